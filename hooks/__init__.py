@@ -1,0 +1,1 @@
+"""Events out of the registry: in-process signals and durable, signed webhooks."""

@@ -1,0 +1,28 @@
+"""Podium: a model registry that speaks the MLflow REST protocol, with event hooks."""
+
+from flask import Flask
+
+from registry import db
+from registry.api import errors, health, podium
+from registry.api import registry as registry_api
+from registry.config import load_settings
+from registry.models import ALL_MODELS
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Podium WSGI application: settings, database, error handling, routes."""
+    app = Flask(__name__)
+    app.config.update(load_settings())
+    app.config.update(config or {})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
+    app.json.sort_keys = False
+
+    db.init_app(app, ALL_MODELS)
+    errors.init_app(app)
+
+    app.register_blueprint(health.bp)
+    # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
+    app.register_blueprint(registry_api.bp, url_prefix="/api/2.0/mlflow")
+    app.register_blueprint(registry_api.bp, url_prefix="/ajax-api/2.0/mlflow", name="registry_ui")
+    app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
+    return app

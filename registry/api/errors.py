@@ -1,0 +1,58 @@
+"""One place that turns every failure into MLflow's {"error_code", "message"} JSON."""
+
+import logging
+
+from flask import Flask, jsonify, request
+from peewee import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from registry.errors import (
+    BadRequest,
+    EndpointNotFound,
+    MethodNotAllowed,
+    PodiumError,
+    RequestTooLarge,
+    TemporarilyUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+def render(error: PodiumError):
+    response = jsonify(error_code=error.error_code, message=error.message)
+    response.status_code = error.http_status
+    return response
+
+
+def _http_error(error: HTTPException):
+    if error.code == 404:
+        return render(EndpointNotFound("No endpoint at this path. See the API docs."))
+    if error.code == 405:
+        return render(MethodNotAllowed(f"This endpoint does not accept {request.method} requests."))
+    if error.code == 413:
+        return render(RequestTooLarge("The request body is larger than the server accepts."))
+    if error.code < 500:
+        return render(BadRequest(error.description or error.name))
+    log.error("HTTP %s while serving a request: %s", error.code, error.description)
+    return render(PodiumError(error.name))
+
+
+def _database_error(error: OperationalError):
+    # A writer that waited out the busy timeout: a retryable condition, not a bug.
+    if "locked" in str(error) or "busy" in str(error):
+        log.warning("database busy: %s", error)
+        return render(TemporarilyUnavailable("The database is busy; retry the request."))
+    return _unexpected(error)
+
+
+def _unexpected(error: Exception):
+    log.exception("unexpected error while serving a request")
+    return render(PodiumError("Internal error; the server log has the details."))
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers for every route, unknown routes and 405s included."""
+    app.register_error_handler(PodiumError, render)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(Exception, _unexpected)

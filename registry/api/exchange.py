@@ -1,0 +1,69 @@
+"""How a view meets the wire: load the request with a schema, dump the result with another.
+
+GET parameters come from the query string (repeated keys for lists); POST, PATCH and DELETE
+carry a JSON object body. Every success is HTTP 200 with a JSON object, as the MLflow client
+requires.
+"""
+
+import functools
+import json
+
+from flask import jsonify, request
+from marshmallow import Schema, fields
+
+from registry.errors import InvalidParameter
+
+
+def exchange(request_schema: Schema | None = None, response_schema: Schema | None = None):
+    """Decorate a view taking the loaded request (if any) and returning what the response dumps."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(**path_args):
+            if request_schema is None:
+                result = view(**path_args)
+            else:
+                result = view(request_schema.load(request_fields(request_schema)), **path_args)
+            return jsonify(response_schema.dump(result) if response_schema is not None else {})
+
+        # Read by registry.api.openapi to document the route from the same schemas.
+        wrapper.request_schema = request_schema
+        wrapper.response_schema = response_schema
+        return wrapper
+
+    return decorate
+
+
+def request_fields(schema: Schema) -> dict:
+    """The request's fields: its JSON body, or for GET (and bodiless calls) its query string."""
+    body = _json_body() if request.method != "GET" else {}
+    if body or request.method not in ("GET", "DELETE"):
+        return body
+    lists = {name for name, field in schema.fields.items() if isinstance(field, fields.List)}
+    return {
+        name: request.args.getlist(name) if name in lists else request.args.get(name)
+        for name in request.args
+    }
+
+
+def caller() -> str:
+    """Who is calling, when the client says (HTTP basic auth user name); else empty."""
+    auth = request.authorization
+    return (auth.username or "") if auth is not None else ""
+
+
+def _json_body() -> dict:
+    raw = request.get_data(cache=True)  # enforces MAX_CONTENT_LENGTH: 413 beyond it
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise InvalidParameter("Malformed JSON request body: nested too deeply.") from None
+    except ValueError as error:  # includes UnicodeDecodeError
+        raise InvalidParameter(f"Malformed JSON request body: {error}") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("Malformed JSON request body: expected a JSON object.")
+    return body

@@ -1,0 +1,27 @@
+"""Podium's own extensions, under /api/2.0/podium: promotion history and the API document."""
+
+from flask import Blueprint, current_app, jsonify
+
+from registry.api.exchange import exchange
+from registry.api.openapi import openapi_document
+from registry.schemas import podium as s
+from registry.services import history
+
+bp = Blueprint("podium", __name__)
+
+
+@bp.get("/registered-models/history")
+@exchange(s.HistoryIn(), s.HistoryOut())
+def model_history(req):
+    return {"history": history.model_history(**req)}
+
+
+@bp.get("/registered-models/as-of")
+@exchange(s.AsOfIn(), s.AsOfOut())
+def model_as_of(req):
+    return history.model_as_of(**req)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(current_app))

@@ -1,0 +1,143 @@
+"""Fields for the registry's own values: names, versions, stages, aliases, sources, tags."""
+
+import re
+
+from flask import current_app
+from marshmallow import ValidationError, fields
+
+from registry import sources
+from registry.errors import InvalidParameter
+from registry.models import STAGES
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+_ALIAS = re.compile(r"^[A-Za-z0-9_\-.]+$")
+MAX_NAME_LENGTH = 256
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 100_000
+
+
+class _Verbatim(fields.String):
+    """A string field whose own error messages reach the client unchanged."""
+
+    verbatim_errors = True
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(f"Invalid value {value!r} for parameter '{attr}': not a string.")
+        return self.check(value, attr)
+
+    def check(self, value: str, attr: str):
+        return value
+
+
+class ModelName(_Verbatim):
+    def check(self, value, attr):
+        if not value.strip():
+            raise ValidationError(f"Parameter '{attr}': registered model name cannot be empty.")
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValidationError(
+                f"Parameter '{attr}': registered model name is longer than "
+                f"{MAX_NAME_LENGTH} characters."
+            )
+        if "/" in value or _CONTROL.search(value):
+            raise ValidationError(
+                f"Parameter '{attr}': registered model name may not contain '/' "
+                "or control characters."
+            )
+        return value
+
+
+class Version(_Verbatim):
+    """A version number: MLflow sends it as a string; ints are tolerated."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip().isdecimal():
+            raise ValidationError(f"Parameter '{attr}' must be an integer, got '{value}'.")
+        number = int(value.strip())
+        if number < 1 or number > 2**31 - 1:
+            raise ValidationError(f"Parameter '{attr}' must be a positive integer, got '{value}'.")
+        return number
+
+
+class Stage(_Verbatim):
+    """A stage in any case; loads as its canonical spelling."""
+
+    def check(self, value, attr):
+        for stage in STAGES:
+            if value.lower() == stage.lower():
+                return stage
+        raise ValidationError(
+            f"Invalid Model Version stage: {value[:100]}. "
+            f"Value must be one of {', '.join(STAGES)}."
+        )
+
+
+class AliasName(_Verbatim):
+    def check(self, value, attr):
+        if not value or len(value) > 255 or not _ALIAS.match(value):
+            raise ValidationError(
+                f"Invalid alias name '{value[:100]}': use 1 to 255 letters, digits, "
+                "'_', '-' or '.'."
+            )
+        if _RESERVED_ALIAS.match(value):
+            raise ValidationError(
+                f"Invalid alias name '{value}': 'latest' and 'v<number>' are reserved "
+                "for version references."
+            )
+        return value
+
+
+class TagKey(_Verbatim):
+    def check(self, value, attr):
+        if not value or len(value) > MAX_TAG_KEY_LENGTH or _CONTROL.search(value):
+            raise ValidationError(
+                f"Invalid tag key '{value[:100]}': it must be 1 to {MAX_TAG_KEY_LENGTH} "
+                "characters with no control characters."
+            )
+        return value
+
+
+class TagValue(_Verbatim):
+    def check(self, value, attr):
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            raise ValidationError(
+                f"Tag value for parameter '{attr}' exceeds {MAX_TAG_VALUE_LENGTH} characters."
+            )
+        return value
+
+
+class Source(_Verbatim):
+    """A model version source URI, checked by registry.sources."""
+
+    def check(self, value, attr):
+        try:
+            return sources.validate_source(
+                value, allow_local=current_app.config["PODIUM_ALLOW_LOCAL_SOURCES"]
+            )
+        except InvalidParameter as error:
+            raise ValidationError(error.message) from None
+
+
+class MaxResults(fields.Integer):
+    verbatim_errors = True
+
+    def __init__(self, *, maximum: int, **kwargs):
+        super().__init__(strict=False, **kwargs)
+        self.maximum = maximum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            number = super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError(
+                f"Invalid value {value!r} for parameter '{attr}': it must be an integer."
+            ) from None
+        if not 1 <= number <= self.maximum:
+            raise ValidationError(
+                f"Invalid value for request parameter {attr}. It must be at most "
+                f"{self.maximum} and at least 1, but got value {number}."
+            )
+        return number

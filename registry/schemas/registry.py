@@ -1,0 +1,176 @@
+"""Request and response shapes of MLflow's ModelRegistryService, as the MLflow client speaks them."""
+
+from marshmallow import EXCLUDE, Schema, fields
+
+from registry.schemas.base import RequestSchema, ResponseSchema
+from registry.schemas.fields import (
+    AliasName,
+    MaxResults,
+    ModelName,
+    Source,
+    Stage,
+    TagKey,
+    TagValue,
+    Version,
+)
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class TagIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    key = TagKey(required=True)
+    value = TagValue(load_default="")
+
+
+class ModelNameIn(RequestSchema):
+    name = ModelName(required=True)
+
+
+class CreateRegisteredModelIn(ModelNameIn):
+    tags = fields.List(fields.Nested(TagIn), load_default=list)
+    description = fields.String(load_default="")
+
+
+class RenameRegisteredModelIn(ModelNameIn):
+    new_name = ModelName(required=True)
+
+
+class UpdateRegisteredModelIn(ModelNameIn):
+    description = fields.String(load_default="")
+
+
+class SearchRegisteredModelsIn(RequestSchema):
+    filter = fields.String(load_default=None)
+    max_results = MaxResults(maximum=1000, load_default=100)
+    order_by = fields.List(fields.String(), load_default=list)
+    page_token = fields.String(load_default=None)
+
+
+class GetLatestVersionsIn(ModelNameIn):
+    stages = fields.List(Stage(), load_default=list)
+
+
+class RegisteredModelTagIn(ModelNameIn):
+    key = TagKey(required=True)
+    value = TagValue(required=True)
+
+
+class DeleteRegisteredModelTagIn(ModelNameIn):
+    key = TagKey(required=True)
+
+
+class CreateModelVersionIn(ModelNameIn):
+    source = Source(required=True)
+    run_id = fields.String(load_default="")
+    tags = fields.List(fields.Nested(TagIn), load_default=list)
+    run_link = fields.String(load_default="")
+    description = fields.String(load_default="")
+    model_id = fields.String(load_default="")
+
+
+class ModelVersionIn(ModelNameIn):
+    version = Version(required=True)
+
+
+class UpdateModelVersionIn(ModelVersionIn):
+    description = fields.String(load_default="")
+
+
+class TransitionStageIn(ModelVersionIn):
+    stage = Stage(required=True)
+    archive_existing_versions = fields.Boolean(load_default=False)
+    comment = fields.String(load_default="")  # Podium extension: recorded in the history
+
+
+class SearchModelVersionsIn(RequestSchema):
+    filter = fields.String(load_default=None)
+    max_results = MaxResults(maximum=200_000, load_default=10_000)
+    order_by = fields.List(fields.String(), load_default=list)
+    page_token = fields.String(load_default=None)
+
+
+class ModelVersionTagIn(ModelVersionIn):
+    key = TagKey(required=True)
+    value = TagValue(required=True)
+
+
+class DeleteModelVersionTagIn(ModelVersionIn):
+    key = TagKey(required=True)
+
+
+class SetAliasIn(ModelNameIn):
+    alias = AliasName(required=True)
+    version = Version(required=True)
+
+
+class AliasIn(ModelNameIn):
+    alias = AliasName(required=True)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class TagOut(ResponseSchema):
+    key = fields.String()
+    value = fields.String()
+
+
+class AliasOut(ResponseSchema):
+    alias = fields.String()
+    version = fields.String()
+
+
+class ModelVersionOut(ResponseSchema):
+    name = fields.Function(lambda v: v.model.name)
+    version = fields.Function(lambda v: str(v.version))
+    creation_timestamp = fields.Integer()
+    last_updated_timestamp = fields.Integer()
+    user_id = fields.String()
+    current_stage = fields.String()
+    description = fields.String()
+    source = fields.String()
+    run_id = fields.String()
+    run_link = fields.String()
+    status = fields.String()
+    model_id = fields.String(attribute="logged_model_id")
+    tags = fields.List(fields.Nested(TagOut), attribute="tag_list")
+    aliases = fields.List(fields.String(), attribute="alias_names")
+
+
+class RegisteredModelOut(ResponseSchema):
+    name = fields.String()
+    creation_timestamp = fields.Integer()
+    last_updated_timestamp = fields.Integer()
+    user_id = fields.String()
+    description = fields.String()
+    latest_versions = fields.List(fields.Nested(ModelVersionOut), attribute="latest_versions")
+    tags = fields.List(fields.Nested(TagOut), attribute="tag_list")
+    aliases = fields.List(fields.Nested(AliasOut), attribute="alias_list")
+
+
+class RegisteredModelResponse(ResponseSchema):
+    registered_model = fields.Nested(RegisteredModelOut)
+
+
+class RegisteredModelsPage(ResponseSchema):
+    registered_models = fields.List(fields.Nested(RegisteredModelOut))
+    next_page_token = fields.String()
+
+
+class ModelVersionResponse(ResponseSchema):
+    model_version = fields.Nested(ModelVersionOut)
+
+
+class ModelVersionsResponse(ResponseSchema):
+    model_versions = fields.List(fields.Nested(ModelVersionOut))
+
+
+class ModelVersionsPage(ModelVersionsResponse):
+    next_page_token = fields.String()
+
+
+class DownloadUriResponse(ResponseSchema):
+    artifact_uri = fields.String()

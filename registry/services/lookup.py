@@ -1,0 +1,106 @@
+"""Finding registry rows by their wire identifiers, and loading what their wire shapes show."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from registry.db import locked
+from registry.errors import ResourceDoesNotExist
+from registry.models import (
+    STAGES,
+    Alias,
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+)
+
+
+def find_model(name: str, *, for_update: bool = False) -> RegisteredModel:
+    """The registered model called `name`; with for_update, row-locked until the transaction ends."""
+    query = RegisteredModel.select().where(RegisteredModel.name == name)
+    model = (locked(query) if for_update else query).first()
+    if model is None:
+        raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
+    return model
+
+
+def find_version(model: RegisteredModel, version: int) -> ModelVersion:
+    """Version `version` of `model`."""
+    found = (
+        ModelVersion.select()
+        .where((ModelVersion.model == model) & (ModelVersion.version == version))
+        .first()
+    )
+    if found is None:
+        raise ResourceDoesNotExist(f"Model Version (name={model.name}, version={version}) not found")
+    found.model = model
+    return found
+
+
+def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
+    """Attach tag_list and alias_names to each version, in two queries for the whole batch."""
+    versions = list(versions)
+    if not versions:
+        return versions
+    ids = [v.id for v in versions]
+    tags, aliases = defaultdict(list), defaultdict(list)
+    for tag in ModelVersionTag.select().where(ModelVersionTag.version.in_(ids)).order_by(
+        ModelVersionTag.key
+    ):
+        tags[tag.version_id].append({"key": tag.key, "value": tag.value})
+    for alias in Alias.select().where(Alias.version.in_(ids)).order_by(Alias.alias):
+        aliases[alias.version_id].append(alias.alias)
+    for version in versions:
+        version.tag_list = tags[version.id]
+        version.alias_names = aliases[version.id]
+    return versions
+
+
+def latest_versions(models: list[RegisteredModel], stages=STAGES) -> dict[int, list[ModelVersion]]:
+    """The highest version in each of `stages`, per model id, with details, in stage order."""
+    if not models:
+        return {}
+    by_id = {m.id: m for m in models}
+    rows = ModelVersion.select().where(
+        ModelVersion.model.in_(list(by_id)) & ModelVersion.current_stage.in_(list(stages))
+    )
+    highest = {}
+    for version in rows:
+        key = (version.model_id, version.current_stage)
+        if key not in highest or version.version > highest[key].version:
+            highest[key] = version
+    found = defaultdict(list)
+    for (model_id, _stage), version in sorted(
+        highest.items(), key=lambda item: (item[0][0], STAGES.index(item[0][1]))
+    ):
+        version.model = by_id[model_id]
+        found[model_id].append(version)
+    with_version_details(v for vs in found.values() for v in vs)
+    return found
+
+
+def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredModel]:
+    """Attach tag_list, alias_list and latest_versions to each model, in a few batch queries."""
+    models = list(models)
+    if not models:
+        return models
+    ids = [m.id for m in models]
+    tags, aliases = defaultdict(list), defaultdict(list)
+    for tag in RegisteredModelTag.select().where(RegisteredModelTag.model.in_(ids)).order_by(
+        RegisteredModelTag.key
+    ):
+        tags[tag.model_id].append({"key": tag.key, "value": tag.value})
+    alias_rows = (
+        Alias.select(Alias.model, Alias.alias, ModelVersion.version)
+        .join(ModelVersion)
+        .where(Alias.model.in_(ids))
+        .order_by(Alias.alias)
+    )
+    for alias in alias_rows:
+        aliases[alias.model_id].append({"alias": alias.alias, "version": str(alias.version.version)})
+    latest = latest_versions(models)
+    for model in models:
+        model.tag_list = tags[model.id]
+        model.alias_list = aliases[model.id]
+        model.latest_versions = latest.get(model.id, [])
+    return models

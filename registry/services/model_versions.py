@@ -1,0 +1,161 @@
+"""Model versions: register, read, describe, tag, delete, search, and move between stages."""
+
+from registry import search
+from registry.db import db, reading
+from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredModel, now_ms
+from registry.services.history import record_alias_change, record_stage_change
+from registry.services.lookup import find_model, find_version, with_version_details
+
+# Only these stages hold one version at a time when a promotion archives the others.
+ARCHIVING_STAGES = ("Staging", "Production")
+
+
+def create_model_version(
+    *,
+    name: str,
+    source: str,
+    run_id: str = "",
+    tags: list[dict] = (),
+    run_link: str = "",
+    description: str = "",
+    model_id: str = "",
+    user: str = "",
+) -> ModelVersion:
+    """Register the next version of a model; its number comes from the model's own counter."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        model.last_version += 1
+        model.last_updated_timestamp = now_ms()
+        model.save()
+        version = ModelVersion.create(
+            model=model,
+            version=model.last_version,
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            description=description,
+            logged_model_id=model_id,
+            user_id=user,
+            creation_timestamp=model.last_updated_timestamp,
+            last_updated_timestamp=model.last_updated_timestamp,
+        )
+        for key, value in {tag["key"]: tag["value"] for tag in tags}.items():
+            ModelVersionTag.create(version=version, key=key, value=value)
+        return with_version_details([version])[0]
+
+
+def get_model_version(*, name: str, version: int) -> ModelVersion:
+    """One version with its tags and aliases."""
+    with reading():
+        return with_version_details([find_version(find_model(name), version)])[0]
+
+
+def get_download_uri(*, name: str, version: int) -> str:
+    """Where the version's artifacts can be downloaded from."""
+    with reading():
+        return find_version(find_model(name), version).source
+
+
+def update_model_version(*, name: str, version: int, description: str) -> ModelVersion:
+    """Replace a version's description."""
+    with db.atomic():
+        found = find_version(find_model(name, for_update=True), version)
+        found.description = description
+        found.last_updated_timestamp = now_ms()
+        found.save()
+        return with_version_details([found])[0]
+
+
+def delete_model_version(*, name: str, version: int, user: str = "") -> None:
+    """Delete a version and the aliases on it; its number is never issued again."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        found = find_version(model, version)
+        if found.current_stage != "None":
+            record_stage_change(model, found, None, user=user, comment="version deleted")
+        for alias in Alias.select().where(Alias.version == found):
+            record_alias_change(
+                model, alias.alias, found.version, None, user=user, comment="version deleted"
+            )
+        found.delete_instance()
+        model.last_updated_timestamp = now_ms()
+        model.save()
+
+
+def transition_stage(
+    *,
+    name: str,
+    version: int,
+    stage: str,
+    archive_existing_versions: bool = False,
+    user: str = "",
+    comment: str = "",
+) -> ModelVersion:
+    """Move a version to `stage`, optionally archiving the versions that hold it, atomically."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        target = find_version(model, version)
+        now = now_ms()
+        if archive_existing_versions and stage in ARCHIVING_STAGES:
+            holders = ModelVersion.select().where(
+                (ModelVersion.model == model)
+                & (ModelVersion.current_stage == stage)
+                & (ModelVersion.id != target.id)
+            )
+            for holder in holders:
+                record_stage_change(
+                    model, holder, "Archived", user=user, comment=f"archived by version {version}",
+                    timestamp=now,
+                )
+                holder.current_stage = "Archived"
+                holder.last_updated_timestamp = now
+                holder.save()
+        if target.current_stage != stage:
+            record_stage_change(model, target, stage, user=user, comment=comment, timestamp=now)
+            target.current_stage = stage
+        target.last_updated_timestamp = now
+        target.save()
+        model.last_updated_timestamp = now
+        model.save()
+        return with_version_details([target])[0]
+
+
+def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> None:
+    """Set (or overwrite) one tag on a version."""
+    with db.atomic():
+        found = find_version(find_model(name, for_update=True), version)
+        ModelVersionTag.insert(version=found, key=key, value=value).on_conflict(
+            conflict_target=[ModelVersionTag.version, ModelVersionTag.key],
+            update={ModelVersionTag.value: value},
+        ).execute()
+
+
+def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
+    """Remove one tag from a version; removing a missing tag is a no-op."""
+    with db.atomic():
+        found = find_version(find_model(name, for_update=True), version)
+        ModelVersionTag.delete().where(
+            (ModelVersionTag.version == found) & (ModelVersionTag.key == key)
+        ).execute()
+
+
+def search_model_versions(
+    *,
+    filter: str | None = None,
+    max_results: int = 10_000,
+    order_by: list[str] = (),
+    page_token: str | None = None,
+) -> dict:
+    """One page of versions matching `filter`, with a token for the next page if there is one."""
+    offset = search.decode_page_token(page_token)
+    where = search.model_version_where(filter)
+    ordering = search.model_version_ordering(list(order_by))
+    with reading():
+        query = ModelVersion.select(ModelVersion, RegisteredModel).join(RegisteredModel)
+        if where is not None:
+            query = query.where(where)
+        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
+        page = {"model_versions": with_version_details(rows[:max_results])}
+    if len(rows) > max_results:
+        page["next_page_token"] = search.encode_page_token(offset + max_results)
+    return page

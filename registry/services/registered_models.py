@@ -1,0 +1,120 @@
+"""Registered models: create, read, rename, describe, tag, delete, search."""
+
+from peewee import IntegrityError
+
+from registry import search
+from registry.db import db, reading
+from registry.errors import ResourceAlreadyExists
+from registry.models import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag, now_ms
+from registry.services.lookup import find_model, latest_versions, with_model_details
+
+
+def create_registered_model(
+    *, name: str, tags: list[dict] = (), description: str = "", user: str = ""
+) -> RegisteredModel:
+    """Create a registered model with its tags."""
+    try:
+        with db.atomic():
+            if RegisteredModel.select().where(RegisteredModel.name == name).exists():
+                raise _already_exists(name)
+            model = RegisteredModel.create(name=name, description=description, user_id=user)
+            for key, value in _unique_tags(tags).items():
+                RegisteredModelTag.create(model=model, key=key, value=value)
+            return with_model_details([model])[0]
+    except IntegrityError:  # a concurrent create won the unique name (PostgreSQL)
+        raise _already_exists(name) from None
+
+
+def get_registered_model(*, name: str) -> RegisteredModel:
+    """The registered model with its tags, aliases and latest versions."""
+    with reading():
+        return with_model_details([find_model(name)])[0]
+
+
+def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
+    """Give a model a new name; versions, aliases and history follow it."""
+    try:
+        with db.atomic():
+            model = find_model(name, for_update=True)
+            if new_name != name:
+                if RegisteredModel.select().where(RegisteredModel.name == new_name).exists():
+                    raise _already_exists(new_name)
+                model.name = new_name
+                model.last_updated_timestamp = now_ms()
+                model.save()
+            return with_model_details([model])[0]
+    except IntegrityError:
+        raise _already_exists(new_name) from None
+
+
+def update_registered_model(*, name: str, description: str) -> RegisteredModel:
+    """Replace a model's description."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        model.description = description
+        model.last_updated_timestamp = now_ms()
+        model.save()
+        return with_model_details([model])[0]
+
+
+def delete_registered_model(*, name: str) -> None:
+    """Delete a model with its versions, tags and aliases; its history rows are kept."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        model.delete_instance()
+
+
+def set_registered_model_tag(*, name: str, key: str, value: str) -> None:
+    """Set (or overwrite) one tag on a model."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        RegisteredModelTag.insert(model=model, key=key, value=value).on_conflict(
+            conflict_target=[RegisteredModelTag.model, RegisteredModelTag.key],
+            update={RegisteredModelTag.value: value},
+        ).execute()
+
+
+def delete_registered_model_tag(*, name: str, key: str) -> None:
+    """Remove one tag from a model; removing a missing tag is a no-op."""
+    with db.atomic():
+        model = find_model(name, for_update=True)
+        RegisteredModelTag.delete().where(
+            (RegisteredModelTag.model == model) & (RegisteredModelTag.key == key)
+        ).execute()
+
+
+def search_registered_models(
+    *,
+    filter: str | None = None,
+    max_results: int = 100,
+    order_by: list[str] = (),
+    page_token: str | None = None,
+) -> dict:
+    """One page of models matching `filter`, with a token for the next page if there is one."""
+    offset = search.decode_page_token(page_token)
+    where = search.registered_model_where(filter)
+    ordering = search.registered_model_ordering(list(order_by))
+    with reading():
+        query = RegisteredModel.select()
+        if where is not None:
+            query = query.where(where)
+        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
+        page = {"registered_models": with_model_details(rows[:max_results])}
+    if len(rows) > max_results:
+        page["next_page_token"] = search.encode_page_token(offset + max_results)
+    return page
+
+
+def get_latest_versions(*, name: str, stages: list[str] = ()) -> list[ModelVersion]:
+    """The highest version in each requested stage (every stage when none are named)."""
+    with reading():
+        model = find_model(name)
+        return latest_versions([model], stages or STAGES).get(model.id, [])
+
+
+def _unique_tags(tags) -> dict:
+    return {tag["key"]: tag["value"] for tag in tags}
+
+
+def _already_exists(name: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Registered Model (name={name}) already exists.")

@@ -1,0 +1,172 @@
+"""Shared fixtures: a fresh database per test, the Flask app on it, and a real gunicorn server.
+
+Set PODIUM_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres to run the whole
+suite on PostgreSQL: each fixture then creates (and drops) a database of its own on that server.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+
+POSTGRES_URL = os.environ.get("PODIUM_TEST_DATABASE_URL", "")
+
+# The MLflow client retries 5xx for minutes by default; a test must see the first answer.
+os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
+
+
+@contextmanager
+def _postgres_database():
+    import psycopg2
+
+    name = "podium_test_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(POSTGRES_URL)
+        yield urlunsplit(parts._replace(path="/" + name))
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+@contextmanager
+def fresh_database(directory: Path):
+    """A new empty database: a SQLite file in `directory`, or a new PostgreSQL database."""
+    if POSTGRES_URL:
+        with _postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{directory / 'podium.db'}"
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from registry import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "PODIUM_DATABASE_URL": database_url,
+            "PODIUM_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """`podium serve` in a subprocess: real gunicorn, real workers, real HTTP."""
+
+    def __init__(self, database_url: str, workdir: Path, workers: int = 2, env: dict | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.log = workdir / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "PODIUM_DATABASE_URL": database_url,
+            "PODIUM_ARTIFACTS_DESTINATION": str(workdir / "artifacts"),
+            "PODIUM_ACCESS_LOG": "",
+            **(env or {}),
+        }
+        self.workers = workers
+        self.process = None
+
+    def start(self) -> "LiveServer":
+        command = [sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port),
+                   "--workers", str(self.workers)]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def live_server_factory(database_url, tmp_path):
+    """Start one or more live servers on this test's database; all are stopped afterwards."""
+    servers = []
+
+    def start(workers: int = 2, env: dict | None = None) -> LiveServer:
+        server = LiveServer(database_url, tmp_path, workers=workers, env=env).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(live_server_factory):
+    return live_server_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One live server (2 workers) for a whole test module; tests use names of their own."""
+    directory = tmp_path_factory.mktemp("server")
+    with fresh_database(directory) as url:
+        server = LiveServer(url, directory).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def mlflow_client(shared_server):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=shared_server.url, registry_uri=shared_server.url)
+
+
+@pytest.fixture
+def model_name(request):
+    """A registered model name unique to this test (tests share a module's server)."""
+    return f"{request.node.name[:60]}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
