@@ -22,8 +22,9 @@ def gunicorn_settings(*, host: str | None = None, port: int | None = None,
         # On SIGTERM, let in-flight requests finish before workers are killed.
         "graceful_timeout": 30,
         "keepalive": 5,
-        # Access log to stdout, for the service manager or container runtime to collect.
-        "accesslog": os.environ.get("PODIUM_ACCESS_LOG", "-"),
+        # Access log to stdout, for the service manager or container runtime to collect;
+        # PODIUM_ACCESS_LOG="" turns it off.
+        "accesslog": os.environ.get("PODIUM_ACCESS_LOG", "-") or None,
         # Trust X-Forwarded-* only from these proxies (comma-separated; "*" behind a private LB).
         "forwarded_allow_ips": os.environ.get("PODIUM_FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
     }

@@ -136,7 +136,7 @@ def _authority(rest: str) -> str:
 
 def _percent_decode(source: str, text: str) -> str:
     """Undo percent-encoding until the text stops changing, so `%252e` is seen as '.'."""
-    for _ in range(1):
+    for _ in range(_MAX_DECODE_LAYERS):
         try:
             # Strict: overlong UTF-8 such as %c0%ae is read as '.' by some decoders.
             decoded = unquote(text, errors="strict")
