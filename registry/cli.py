@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", help="address to bind (default: PODIUM_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: PODIUM_PORT or 5000)")
-    serve.add_argument("--workers", type=int, help="worker processes (default: PODIUM_WORKERS or 2)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default: PODIUM_WORKERS or 2)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "serve":

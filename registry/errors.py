@@ -1,4 +1,4 @@
-"""Podium's exceptions. Each carries an MLflow error code and the HTTP status MLflow pairs with it."""
+"""Podium's exceptions, each with an MLflow error code and the HTTP status MLflow pairs it with."""
 
 
 class PodiumError(Exception):
@@ -23,7 +23,7 @@ class BadRequest(PodiumError):
 
 
 class RequestTooLarge(PodiumError):
-    # MLflow has no code of its own for this; REQUEST_LIMIT_EXCEEDED would be 429, which clients retry.
+    # MLflow has no code for this; REQUEST_LIMIT_EXCEEDED would be 429, which clients retry.
     error_code = "INVALID_PARAMETER_VALUE"
     http_status = 413
 

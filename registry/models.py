@@ -1,4 +1,4 @@
-"""The registry's tables (peewee). Timestamps are milliseconds since the epoch, as on MLflow's wire."""
+"""The registry's tables (peewee). Timestamps are milliseconds since the epoch, as on the wire."""
 
 import time
 
@@ -95,9 +95,7 @@ class Transition(BaseModel):
 
     id = AutoField()
     # The model's identity, so history follows renames; kept (as NULL) if the model is deleted.
-    model = ForeignKeyField(
-        RegisteredModel, backref="transitions", null=True, on_delete="SET NULL"
-    )
+    model = ForeignKeyField(RegisteredModel, backref="transitions", null=True, on_delete="SET NULL")
     model_name = CharField(max_length=256)  # the name when it happened, for orphaned rows
     version = IntegerField()
     kind = CharField(max_length=8)  # "stage" or "alias"

@@ -5,7 +5,6 @@ Values are always bound as parameters; user text never becomes SQL.
 """
 
 import base64
-import binascii
 import json
 import operator
 import re
@@ -26,10 +25,11 @@ _STRING = _PATTERN | {"IN", "NOT IN"}
 _NUMERIC = _EQUALITY | {"<", "<=", ">", ">="}
 _ENTITY_TYPES = ("attribute", "tag", "tags")
 _INT64 = range(-(2**63), 2**63)  # what both databases can bind; beyond it they raise, not match
-# Generous for any real client, small enough that the SQL stays within parser depth and
-# bound-parameter limits instead of failing as a server error.
+# Generous for any real client, yet small enough that the SQL stays within SQLite's parser depth
+# (about 300 comparisons overflow it) and bound-parameter limit (32766): past those a filter
+# would fail as a server error instead of a 400.
 _MAX_COMPARISONS = 50
-_MAX_LIST_VALUES = 1000
+_MAX_LIST_VALUES = 500
 
 
 @dataclass(frozen=True)
@@ -311,9 +311,8 @@ def _tag_condition(comparison: _Comparison, tag_model, owner: Expression) -> Nod
         if comparison.comparator == "!=" and value == "true":
             return ~_has_tag(tag_model, owner, PROMPT_TAG_KEY, tag_model.value == "true")
         if comparison.comparator == "=" and value == "false":
-            return _has_tag(tag_model, owner, PROMPT_TAG_KEY, tag_model.value == "false") | ~(
-                _has_tag(tag_model, owner, PROMPT_TAG_KEY)
-            )
+            has_false = _has_tag(tag_model, owner, PROMPT_TAG_KEY, tag_model.value == "false")
+            return has_false | ~_has_tag(tag_model, owner, PROMPT_TAG_KEY)
     condition = _compare(tag_model.value, comparison.comparator, value)
     return _has_tag(tag_model, owner, comparison.key, condition)
 
@@ -430,7 +429,7 @@ def decode_page_token(token: str | None) -> int:
         return 0
     try:
         decoded = base64.b64decode(token, validate=True)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error, or text that is not even ASCII
         raise InvalidParameter("Invalid page token, could not base64-decode") from None
     try:
         parsed = json.loads(decoded)

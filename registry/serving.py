@@ -5,8 +5,9 @@ import os
 from registry.config import load_settings
 
 
-def gunicorn_settings(*, host: str | None = None, port: int | None = None,
-                      workers: int | None = None) -> dict:
+def gunicorn_settings(
+    *, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> dict:
     """gunicorn settings from PODIUM_* variables, with command-line overrides."""
     config = load_settings()
     return {

@@ -101,11 +101,20 @@ class LiveServer:
         self.process = None
 
     def start(self) -> "LiveServer":
-        command = [sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port),
-                   "--workers", str(self.workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

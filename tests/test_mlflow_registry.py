@@ -72,8 +72,12 @@ def test_rename_onto_existing_name_fails(mlflow_client, model_name):
 def test_model_version_lifecycle(mlflow_client, model_name):
     mlflow_client.create_registered_model(model_name)
     version = mlflow_client.create_model_version(
-        model_name, SOURCE, run_id="0123456789abcdef0123456789abcdef",
-        tags={"framework": "sklearn"}, description="first", run_link="http://ci/42",
+        model_name,
+        SOURCE,
+        run_id="0123456789abcdef0123456789abcdef",
+        tags={"framework": "sklearn"},
+        description="first",
+        run_link="http://ci/42",
     )
     assert version.version == "1"
     assert version.status == "READY"
@@ -142,7 +146,9 @@ def test_latest_versions_per_stage(mlflow_client, model_name):
 
     latest = mlflow_client.get_latest_versions(model_name)
     assert sorted((v.current_stage, v.version) for v in latest) == [
-        ("None", "4"), ("Production", "1"), ("Staging", "3"),
+        ("None", "4"),
+        ("Production", "1"),
+        ("Staging", "3"),
     ]
     staging = mlflow_client.get_latest_versions(model_name, stages=["staging"])
     assert [(v.current_stage, v.version) for v in staging] == [("Staging", "3")]
@@ -198,14 +204,17 @@ def test_deleting_a_version_removes_its_aliases(mlflow_client, model_name):
 
 def test_load_model_uri_resolution(shared_server, mlflow_client, model_name):
     """models:/name@alias, models:/name/<version> and models:/name/<Stage> resolve to the source."""
-    from mlflow.tracking.artifact_utils import _get_root_uri_and_artifact_path  # noqa: F401
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
     _register(mlflow_client, model_name, count=2)
     mlflow_client.set_registered_model_alias(model_name, "champion", "1")
     mlflow_client.transition_model_version_stage(model_name, "2", "Staging")
-    for uri in (f"models:/{model_name}@champion", f"models:/{model_name}/1",
-                f"models:/{model_name}/Staging", f"models:/{model_name}/latest"):
+    for uri in (
+        f"models:/{model_name}@champion",
+        f"models:/{model_name}/1",
+        f"models:/{model_name}/Staging",
+        f"models:/{model_name}/latest",
+    ):
         resolved = ModelsArtifactRepository.get_underlying_uri(uri)
         assert resolved == SOURCE, uri
 
@@ -301,8 +310,13 @@ def test_history_through_the_api(shared_server, mlflow_client, model_name):
     )
     history = response.json()["history"]
     summary = [
-        (e["version"], e["kind"], e.get("from_stage") or e.get("from_version"),
-         e.get("to_stage") or e.get("to_version")) for e in history
+        (
+            e["version"],
+            e["kind"],
+            e.get("from_stage") or e.get("from_version"),
+            e.get("to_stage") or e.get("to_version"),
+        )
+        for e in history
     ]
     assert summary == [
         ("1", "stage", "None", "Staging"),

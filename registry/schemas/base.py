@@ -1,4 +1,4 @@
-"""The base request schema: unknown fields ignored, every failure an MLflow-style InvalidParameter."""
+"""Base schemas: unknown request fields ignored, every failure an MLflow-style InvalidParameter."""
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
@@ -43,4 +43,3 @@ def _first_message(messages) -> str:
 def _short(value) -> str:
     text = repr(value) if not isinstance(value, (int, float)) else str(value)
     return text if len(text) <= 100 else text[:100] + "..."
-

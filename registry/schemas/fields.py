@@ -70,8 +70,7 @@ class Stage(_Verbatim):
             if value.lower() == stage.lower():
                 return stage
         raise ValidationError(
-            f"Invalid Model Version stage: {value[:100]}. "
-            f"Value must be one of {', '.join(STAGES)}."
+            f"Invalid Model Version stage: {value[:100]}. Value must be one of {', '.join(STAGES)}."
         )
 
 

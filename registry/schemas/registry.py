@@ -1,4 +1,4 @@
-"""Request and response shapes of MLflow's ModelRegistryService, as the MLflow client speaks them."""
+"""Request and response shapes of MLflow's ModelRegistryService, as its client speaks them."""
 
 from marshmallow import EXCLUDE, Schema, fields
 

@@ -1,4 +1,4 @@
-"""The promotion history: appended inside each write transaction, read back as a log or a snapshot."""
+"""The promotion history: appended inside each write transaction, read as a log or a snapshot."""
 
 from registry.models import STAGES, ModelVersion, RegisteredModel, Transition, now_ms
 from registry.services.lookup import find_model

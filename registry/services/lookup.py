@@ -16,7 +16,7 @@ from registry.models import (
 
 
 def find_model(name: str, *, for_update: bool = False) -> RegisteredModel:
-    """The registered model called `name`; with for_update, row-locked until the transaction ends."""
+    """The model called `name`; with for_update, row-locked until the transaction ends."""
     query = RegisteredModel.select().where(RegisteredModel.name == name)
     model = (locked(query) if for_update else query).first()
     if model is None:
@@ -32,7 +32,9 @@ def find_version(model: RegisteredModel, version: int) -> ModelVersion:
         .first()
     )
     if found is None:
-        raise ResourceDoesNotExist(f"Model Version (name={model.name}, version={version}) not found")
+        raise ResourceDoesNotExist(
+            f"Model Version (name={model.name}, version={version}) not found"
+        )
     found.model = model
     return found
 
@@ -44,8 +46,10 @@ def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]
         return versions
     ids = [v.id for v in versions]
     tags, aliases = defaultdict(list), defaultdict(list)
-    for tag in ModelVersionTag.select().where(ModelVersionTag.version.in_(ids)).order_by(
-        ModelVersionTag.key
+    for tag in (
+        ModelVersionTag.select()
+        .where(ModelVersionTag.version.in_(ids))
+        .order_by(ModelVersionTag.key)
     ):
         tags[tag.version_id].append({"key": tag.key, "value": tag.value})
     for alias in Alias.select().where(Alias.version.in_(ids)).order_by(Alias.alias):
@@ -86,8 +90,10 @@ def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredMode
         return models
     ids = [m.id for m in models]
     tags, aliases = defaultdict(list), defaultdict(list)
-    for tag in RegisteredModelTag.select().where(RegisteredModelTag.model.in_(ids)).order_by(
-        RegisteredModelTag.key
+    for tag in (
+        RegisteredModelTag.select()
+        .where(RegisteredModelTag.model.in_(ids))
+        .order_by(RegisteredModelTag.key)
     ):
         tags[tag.model_id].append({"key": tag.key, "value": tag.value})
     alias_rows = (
@@ -97,7 +103,9 @@ def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredMode
         .order_by(Alias.alias)
     )
     for alias in alias_rows:
-        aliases[alias.model_id].append({"alias": alias.alias, "version": str(alias.version.version)})
+        aliases[alias.model_id].append(
+            {"alias": alias.alias, "version": str(alias.version.version)}
+        )
     latest = latest_versions(models)
     for model in models:
         model.tag_list = tags[model.id]

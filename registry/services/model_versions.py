@@ -104,7 +104,11 @@ def transition_stage(
             )
             for holder in holders:
                 record_stage_change(
-                    model, holder, "Archived", user=user, comment=f"archived by version {version}",
+                    model,
+                    holder,
+                    "Archived",
+                    user=user,
+                    comment=f"archived by version {version}",
                     timestamp=now,
                 )
                 holder.current_stage = "Archived"
