@@ -1,0 +1,119 @@
+"""The service around the routes: database setup, probes, gunicorn entry points, OpenAPI."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from registry.db import db, is_sqlite
+
+
+def test_sqlite_connections_are_configured_for_concurrent_workers(app):
+    if not is_sqlite():
+        pytest.skip("SQLite pragmas")
+    with db.connection_context():
+        pragma = lambda name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == app.config["PODIUM_SQLITE_BUSY_TIMEOUT_MS"]
+
+
+def test_writes_take_the_sqlite_write_lock_up_front(app):
+    if not is_sqlite():
+        pytest.skip("SQLite locking")
+    import sqlite3
+
+    path = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///")
+    with db.connection_context(), db.atomic():
+        other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        # IMMEDIATE: a second writer cannot even begin while this transaction is open.
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+
+
+def test_no_connection_crosses_a_fork(app):
+    db.connect(reuse_if_open=True)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports whether it inherited the open connection
+        os.write(write, b"closed" if db.is_closed() else b"open")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"closed"
+    assert not db.is_closed()  # the parent keeps its own
+    db.close()
+
+
+def test_health_and_version(client):
+    from importlib.metadata import version
+
+    health = client.get("/health")
+    assert (health.status_code, health.data, health.mimetype) == (200, b"OK", "text/plain")
+    assert client.get("/version").data.decode() == version("podium-registry")
+
+
+def test_gunicorn_wsgi_app_with_the_deploy_config(database_url, tmp_path):
+    """`gunicorn -c deploy/gunicorn.conf.py wsgi:app` from the project root serves the registry."""
+    from conftest import _free_port
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": database_url,
+        "PODIUM_PORT": str(port),
+        "PODIUM_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
+        "PODIUM_ACCESS_LOG": "",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        created = requests.post(
+            url + "/api/2.0/mlflow/registered-models/create", json={"name": "via-gunicorn"}
+        )
+        assert created.json()["registered_model"]["name"] == "via-gunicorn"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_openapi_documents_every_route(app, client):
+    document = client.get("/api/2.0/podium/openapi.json").json
+    validate(document)
+    documented = {
+        (path, method.upper())
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    served = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.rule != "/api/2.0/podium/openapi.json"
+    }
+    assert served <= documented
+    # MLflow's 21 registry routes, plus get-latest-versions by GET as well as POST.
+    assert len([op for op in documented if op[0].startswith("/api/2.0/mlflow/")]) == 22
+    create = document["paths"]["/api/2.0/mlflow/model-versions/create"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/CreateModelVersionIn"}
+    assert "source" in document["components"]["schemas"]["CreateModelVersionIn"]["required"]
