@@ -31,7 +31,7 @@ class RegisteredModel(BaseModel):
     id = AutoField()
     name = CharField(max_length=256, unique=True)
     description = TextField(default="")
-    user_id = CharField(default="")
+    user_id = TextField(default="")
     creation_timestamp = BigIntegerField(default=now_ms)
     last_updated_timestamp = BigIntegerField(default=now_ms, index=True)
     # The highest version number ever issued: bumped in the creating transaction, never lowered,
@@ -53,12 +53,12 @@ class ModelVersion(BaseModel):
     model = ForeignKeyField(RegisteredModel, backref="versions", on_delete="CASCADE")
     version = IntegerField()
     source = TextField()
-    run_id = CharField(default="", index=True)
+    run_id = TextField(default="", index=True)
     # MLflow's `model_id` (a logged model, "m-..."); `model_id` itself is the foreign key column.
-    logged_model_id = CharField(default="")
+    logged_model_id = TextField(default="")
     run_link = TextField(default="")
     description = TextField(default="")
-    user_id = CharField(default="")
+    user_id = TextField(default="")
     current_stage = CharField(default="None")
     status = CharField(default="READY")
     creation_timestamp = BigIntegerField(default=now_ms)
@@ -104,7 +104,7 @@ class Transition(BaseModel):
     alias = CharField(null=True)
     from_version = IntegerField(null=True)
     to_version = IntegerField(null=True)
-    user = CharField(default="")
+    user = TextField(default="")
     comment = TextField(default="")
     timestamp = BigIntegerField(default=now_ms)
 

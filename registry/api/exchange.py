@@ -36,9 +36,11 @@ def exchange(request_schema: Schema | None = None, response_schema: Schema | Non
 
 def request_fields(schema: Schema) -> dict:
     """The request's fields: its JSON body, or for GET (and bodiless calls) its query string."""
-    body = _json_body() if request.method != "GET" else {}
-    if body or request.method not in ("GET", "DELETE"):
+    body = _json_body() if request.method != "GET" else None
+    if body is not None:
         return body
+    if request.method not in ("GET", "DELETE"):
+        return {}
     lists = {name for name, field in schema.fields.items() if isinstance(field, fields.List)}
     return {
         name: request.args.getlist(name) if name in lists else request.args.get(name)
@@ -49,17 +51,21 @@ def request_fields(schema: Schema) -> dict:
 def caller() -> str:
     """Who is calling, when the client says (HTTP basic auth user name); else empty."""
     auth = request.authorization
-    return (auth.username or "") if auth is not None else ""
+    name = (auth.username or "") if auth is not None else ""
+    # Recorded in history, so keep it storable: no control characters, bounded length.
+    return "".join(ch for ch in name if ch.isprintable())[:256]
 
 
-def _json_body() -> dict:
+def _json_body() -> dict | None:
+    """The body as a JSON object, or None when the request has no body at all."""
     raw = request.get_data(cache=True)  # enforces MAX_CONTENT_LENGTH: 413 beyond it
     if not raw.strip():
-        return {}
+        return None
     if request.mimetype != "application/json":
         raise InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
     try:
-        body = json.loads(raw)
+        # Decode strictly first: json.loads(bytes) would let encoded surrogates through.
+        body = json.loads(raw.decode("utf-8"))
     except RecursionError:
         raise InvalidParameter("Malformed JSON request body: nested too deeply.") from None
     except ValueError as error:  # includes UnicodeDecodeError

@@ -22,7 +22,8 @@ class RequestSchema(Schema):
                 f"Missing value for required parameter '{name}'. "
                 "See the API docs for more information about request parameters."
             )
-        if getattr(field, "verbatim_errors", False):
+        own_message = message not in field.error_messages.values()
+        if getattr(field, "verbatim_errors", False) and own_message:
             raise InvalidParameter(message)
         value = data.get(name) if isinstance(data, dict) else data
         raise InvalidParameter(

@@ -18,16 +18,43 @@ MAX_TAG_VALUE_LENGTH = 100_000
 
 
 class _Verbatim(fields.String):
-    """A string field whose own error messages reach the client unchanged."""
+    """A string field whose own error messages reach the client unchanged.
+
+    Every string must also be storable as-is on both backends: PostgreSQL refuses NUL, and
+    neither database can store a lone UTF-16 surrogate (which JSON can spell as "\\ud800").
+    """
 
     verbatim_errors = True
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError(f"Invalid value {value!r} for parameter '{attr}': not a string.")
+        if "\x00" in value:
+            raise ValidationError(f"Parameter '{attr}' may not contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"Parameter '{attr}' is not valid Unicode (it holds a lone surrogate)."
+            ) from None
         return self.check(value, attr)
 
     def check(self, value: str, attr: str):
+        return value
+
+
+class Text(_Verbatim):
+    """Free text (descriptions, comments, ids from elsewhere), bounded in length."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def check(self, value, attr):
+        if len(value) > self.max_length:
+            raise ValidationError(
+                f"Parameter '{attr}' is longer than {self.max_length} characters."
+            )
         return value
 
 
@@ -140,3 +167,12 @@ class MaxResults(fields.Integer):
                 f"{self.maximum} and at least 1, but got value {number}."
             )
         return number
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true/false, as MLflow's protobuf parser accepts (not "yes", not 1)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)

@@ -9,8 +9,10 @@ from registry.schemas.fields import (
     ModelName,
     Source,
     Stage,
+    StrictBoolean,
     TagKey,
     TagValue,
+    Text,
     Version,
 )
 
@@ -25,13 +27,19 @@ class TagIn(Schema):
     value = TagValue(load_default="")
 
 
+# Bounds for free text: generous for real use, small enough that nothing unbounded is stored.
+DESCRIPTION = 100_000
+IDENTIFIER = 256
+URL = 4096
+
+
 class ModelNameIn(RequestSchema):
     name = ModelName(required=True)
 
 
 class CreateRegisteredModelIn(ModelNameIn):
     tags = fields.List(fields.Nested(TagIn), load_default=list)
-    description = fields.String(load_default="")
+    description = Text(max_length=DESCRIPTION, load_default="")
 
 
 class RenameRegisteredModelIn(ModelNameIn):
@@ -39,14 +47,14 @@ class RenameRegisteredModelIn(ModelNameIn):
 
 
 class UpdateRegisteredModelIn(ModelNameIn):
-    description = fields.String(load_default="")
+    description = Text(max_length=DESCRIPTION, load_default="")
 
 
 class SearchRegisteredModelsIn(RequestSchema):
-    filter = fields.String(load_default=None)
+    filter = Text(max_length=URL, load_default=None)
     max_results = MaxResults(maximum=1000, load_default=100)
-    order_by = fields.List(fields.String(), load_default=list)
-    page_token = fields.String(load_default=None)
+    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 
 class GetLatestVersionsIn(ModelNameIn):
@@ -64,11 +72,11 @@ class DeleteRegisteredModelTagIn(ModelNameIn):
 
 class CreateModelVersionIn(ModelNameIn):
     source = Source(required=True)
-    run_id = fields.String(load_default="")
+    run_id = Text(max_length=IDENTIFIER, load_default="")
     tags = fields.List(fields.Nested(TagIn), load_default=list)
-    run_link = fields.String(load_default="")
-    description = fields.String(load_default="")
-    model_id = fields.String(load_default="")
+    run_link = Text(max_length=URL, load_default="")
+    description = Text(max_length=DESCRIPTION, load_default="")
+    model_id = Text(max_length=IDENTIFIER, load_default="")
 
 
 class ModelVersionIn(ModelNameIn):
@@ -76,20 +84,22 @@ class ModelVersionIn(ModelNameIn):
 
 
 class UpdateModelVersionIn(ModelVersionIn):
-    description = fields.String(load_default="")
+    description = Text(max_length=DESCRIPTION, load_default="")
 
 
 class TransitionStageIn(ModelVersionIn):
     stage = Stage(required=True)
-    archive_existing_versions = fields.Boolean(load_default=False)
-    comment = fields.String(load_default="")  # Podium extension: recorded in the history
+    archive_existing_versions = StrictBoolean(load_default=False)
+    comment = Text(
+        max_length=DESCRIPTION, load_default=""
+    )  # Podium extension: recorded in the history
 
 
 class SearchModelVersionsIn(RequestSchema):
-    filter = fields.String(load_default=None)
+    filter = Text(max_length=URL, load_default=None)
     max_results = MaxResults(maximum=200_000, load_default=10_000)
-    order_by = fields.List(fields.String(), load_default=list)
-    page_token = fields.String(load_default=None)
+    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 
 class ModelVersionTagIn(ModelVersionIn):
