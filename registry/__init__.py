@@ -2,11 +2,12 @@
 
 from flask import Flask
 
+import hooks
 from registry import db
-from registry.api import errors, health, podium
+from registry.api import errors, health, podium, webhooks
 from registry.api import registry as registry_api
 from registry.config import load_settings
-from registry.models import ALL_MODELS
+from registry.tables import ALL_TABLES, SEEDS
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -17,12 +18,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
-    db.init_app(app, ALL_MODELS)
+    db.init_app(app, ALL_TABLES, SEEDS)
     errors.init_app(app)
+    hooks.init_app(app)
 
     app.register_blueprint(health.bp)
     # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
     app.register_blueprint(registry_api.bp, url_prefix="/api/2.0/mlflow")
     app.register_blueprint(registry_api.bp, url_prefix="/ajax-api/2.0/mlflow", name="registry_ui")
+    app.register_blueprint(webhooks.bp, url_prefix="/api/2.0/mlflow/webhooks")
     app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
+    app.register_blueprint(webhooks.podium_bp, url_prefix="/api/2.0/podium")
     return app

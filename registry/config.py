@@ -2,6 +2,19 @@
 
 import os
 
+
+def _words(value: str) -> list[str]:
+    return [word.strip() for word in str(value).split(",") if word.strip()]
+
+
+def _seconds(value: str) -> list[float]:
+    return [float(word) for word in _words(value)]
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 # name -> (default, converter, description). The README and `podium serve --help` list these.
 SETTINGS = {
     "DATABASE_URL": (
@@ -21,9 +34,35 @@ SETTINGS = {
     "SQLITE_BUSY_TIMEOUT_MS": (30000, int, "how long a SQLite writer waits for the write lock"),
     "ALLOW_LOCAL_SOURCES": (
         False,
-        lambda value: str(value).strip().lower() in ("1", "true", "yes", "on"),
+        _flag,
         "accept plain paths and file: URIs as model version sources",
     ),
+    "PLUGINS": ([], _words, "modules imported at start to connect signal receivers"),
+    "WEBHOOK_ALLOWED_SCHEMES": (["https"], _words, "URL schemes webhooks may use"),
+    "WEBHOOK_ALLOWED_NETWORKS": (
+        [],
+        _words,
+        "CIDRs webhooks may reach although private, e.g. 10.0.0.0/8",
+    ),
+    "WEBHOOK_RETRY_SCHEDULE": (
+        [5, 300, 1800, 7200, 18000, 36000, 36000],
+        _seconds,
+        "seconds between delivery attempts; after the last, a delivery fails",
+    ),
+    "WEBHOOK_TIMEOUT": (10.0, float, "seconds to wait for a receiver's answer"),
+    "WEBHOOK_DISABLE_AFTER": (
+        30,
+        int,
+        "consecutive failed attempts after which a webhook is disabled",
+    ),
+    "WEBHOOK_ROTATION_OVERLAP": (
+        86400,
+        int,
+        "seconds the previous secret keeps signing after a rotation",
+    ),
+    "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
+    "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
+    "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),
 }
 
 

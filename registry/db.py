@@ -47,13 +47,15 @@ def reading():
     return db.atomic("DEFERRED") if is_sqlite() else db.atomic()
 
 
-def create_schema(models) -> None:
-    """Create missing tables, safely when several processes start at once."""
+def create_schema(models, seeds=()) -> None:
+    """Create missing tables, then run each seed, safely when several processes start at once."""
     with db.connection_context():
         with db.atomic():
             if not is_sqlite():
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_ID,))
             db.create_tables(models, safe=True)
+            for seed in seeds:  # rows that must always exist, e.g. the Default experiment
+                seed()
 
 
 def _forget_inherited_connection() -> None:
@@ -65,15 +67,20 @@ def _forget_inherited_connection() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_connection)
 
 
-def init_app(app: Flask, models) -> None:
-    """Point the proxy at the configured database, create the schema, and scope connections."""
+def setup(settings: dict, models, seeds=()) -> None:
+    """Point the proxy at the configured database; create missing tables and seed rows."""
     db.initialize(
         open_database(
-            app.config["PODIUM_DATABASE_URL"],
-            busy_timeout_ms=app.config["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
+            settings["PODIUM_DATABASE_URL"],
+            busy_timeout_ms=settings["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
         )
     )
-    create_schema(models)
+    create_schema(models, seeds)
+
+
+def init_app(app: Flask, models, seeds=()) -> None:
+    """Set the database up for the app, with one connection per request."""
+    setup(app.config, models, seeds)
 
     @app.before_request
     def _connect():

@@ -53,6 +53,13 @@ class PermissionDenied(PodiumError):
     http_status = 403
 
 
+class PolicyViolation(PodiumError):
+    """Raised by a before_* signal receiver to veto a change (see hooks.signals)."""
+
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+
+
 class TemporarilyUnavailable(PodiumError):
     error_code = "TEMPORARILY_UNAVAILABLE"
     http_status = 503

@@ -1,8 +1,13 @@
 """The gunicorn settings Podium runs with, shared by `podium serve` and deploy/gunicorn.conf.py."""
 
+import logging
 import os
+import subprocess
+import sys
 
 from registry.config import load_settings
+
+log = logging.getLogger(__name__)
 
 
 def gunicorn_settings(
@@ -28,4 +33,33 @@ def gunicorn_settings(
         "accesslog": os.environ.get("PODIUM_ACCESS_LOG", "-") or None,
         # Trust X-Forwarded-* only from these proxies (comma-separated; "*" behind a private LB).
         "forwarded_allow_ips": os.environ.get("PODIUM_FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
+        # The webhook dispatcher runs beside the workers (PODIUM_DISPATCHER=false to run it
+        # elsewhere with `podium worker`).
+        "when_ready": start_dispatcher if config["PODIUM_DISPATCHER"] else _no_dispatcher,
+        "on_exit": stop_dispatcher,
     }
+
+
+_dispatcher: subprocess.Popen | None = None
+
+
+def _no_dispatcher(server) -> None:
+    log.info("PODIUM_DISPATCHER is off: run `podium worker` to deliver webhooks")
+
+
+def start_dispatcher(server) -> None:
+    """gunicorn when_ready hook: start `podium worker` as a child of the master."""
+    global _dispatcher
+    command = [sys.executable, "-m", "registry.cli", "worker", "--parent-pid", str(os.getpid())]
+    _dispatcher = subprocess.Popen(command)
+    log.info("started webhook dispatcher (pid %s)", _dispatcher.pid)
+
+
+def stop_dispatcher(server) -> None:
+    """gunicorn on_exit hook: let the dispatcher finish in-flight sends, then stop it."""
+    if _dispatcher is not None and _dispatcher.poll() is None:
+        _dispatcher.terminate()
+        try:
+            _dispatcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _dispatcher.kill()

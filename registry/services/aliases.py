@@ -1,5 +1,7 @@
 """Aliases: named pointers from a model to one of its versions (e.g. "champion")."""
 
+from hooks import events, signals
+from hooks.outbox import publish
 from registry.db import db, reading
 from registry.errors import InvalidParameter
 from registry.models import Alias, ModelVersion, RegisteredModel, now_ms
@@ -13,15 +15,23 @@ def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
         model = find_model(name, for_update=True)
         target = find_version(model, version)
         current = _find_alias(model, alias)
+        previous = current.version.version if current is not None else None
+        if previous == version:
+            return
+        signals.before_alias_set.send(
+            target,
+            name=name,
+            alias=alias,
+            version=str(version),
+            previous_version=None if previous is None else str(previous),
+            user=user,
+        )
         if current is None:
             Alias.create(model=model, alias=alias, version=target)
-            record_alias_change(model, alias, None, version, user=user)
-        elif current.version.version != version:
-            previous = current.version.version
-            Alias.update(version=target).where(Alias.id == current.id).execute()
-            record_alias_change(model, alias, previous, version, user=user)
         else:
-            return
+            Alias.update(version=target).where(Alias.id == current.id).execute()
+        record_alias_change(model, alias, previous, version, user=user)
+        publish(events.alias_created(name, alias, version, previous), target)
         model.last_updated_timestamp = now_ms()
         model.save()
 
@@ -35,6 +45,7 @@ def delete_alias(*, name: str, alias: str, user: str = "") -> None:
             return
         current.delete_instance()
         record_alias_change(model, alias, current.version.version, None, user=user)
+        publish(events.alias_deleted(name, alias), model)
         model.last_updated_timestamp = now_ms()
         model.save()
 

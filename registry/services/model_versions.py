@@ -1,5 +1,7 @@
 """Model versions: register, read, describe, tag, delete, search, and move between stages."""
 
+from hooks import events, signals
+from hooks.outbox import publish
 from registry import search
 from registry.db import db, reading
 from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredModel, now_ms
@@ -41,7 +43,9 @@ def create_model_version(
         )
         for key, value in {tag["key"]: tag["value"] for tag in tags}.items():
             ModelVersionTag.create(version=version, key=key, value=value)
-        return with_version_details([version])[0]
+        with_version_details([version])
+        publish(events.model_version_created(version), version)
+        return version
 
 
 def get_model_version(*, name: str, version: int) -> ModelVersion:
@@ -63,6 +67,7 @@ def update_model_version(*, name: str, version: int, description: str) -> ModelV
         found.description = description
         found.last_updated_timestamp = now_ms()
         found.save()
+        publish(events.model_version_updated(found), found)
         return with_version_details([found])[0]
 
 
@@ -77,9 +82,11 @@ def delete_model_version(*, name: str, version: int, user: str = "") -> None:
             record_alias_change(
                 model, alias.alias, found.version, None, user=user, comment="version deleted"
             )
+            publish(events.alias_deleted(name, alias.alias), model)
         found.delete_instance()
         model.last_updated_timestamp = now_ms()
         model.save()
+        publish(events.model_version_deleted(name, version), model)
 
 
 def transition_stage(
@@ -95,6 +102,15 @@ def transition_stage(
     with db.atomic():
         model = find_model(name, for_update=True)
         target = find_version(model, version)
+        signals.before_stage_transition.send(
+            target,
+            name=name,
+            version=str(version),
+            from_stage=target.current_stage,
+            to_stage=stage,
+            archive_existing_versions=archive_existing_versions,
+            user=user,
+        )
         now = now_ms()
         if archive_existing_versions and stage in ARCHIVING_STAGES:
             holders = ModelVersion.select().where(
@@ -111,11 +127,13 @@ def transition_stage(
                     comment=f"archived by version {version}",
                     timestamp=now,
                 )
+                _publish_transition(holder, "Archived", user)
                 holder.current_stage = "Archived"
                 holder.last_updated_timestamp = now
                 holder.save()
         if target.current_stage != stage:
             record_stage_change(model, target, stage, user=user, comment=comment, timestamp=now)
+            _publish_transition(target, stage, user)
             target.current_stage = stage
         target.last_updated_timestamp = now
         target.save()
@@ -132,15 +150,20 @@ def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> N
             conflict_target=[ModelVersionTag.version, ModelVersionTag.key],
             update={ModelVersionTag.value: value},
         ).execute()
+        publish(events.model_version_tag_set(name, version, key, value), found)
 
 
 def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
     """Remove one tag from a version; removing a missing tag is a no-op."""
     with db.atomic():
         found = find_version(find_model(name, for_update=True), version)
-        ModelVersionTag.delete().where(
-            (ModelVersionTag.version == found) & (ModelVersionTag.key == key)
-        ).execute()
+        deleted = (
+            ModelVersionTag.delete()
+            .where((ModelVersionTag.version == found) & (ModelVersionTag.key == key))
+            .execute()
+        )
+        if deleted:
+            publish(events.model_version_tag_deleted(name, version, key), found)
 
 
 def search_model_versions(
@@ -163,3 +186,10 @@ def search_model_versions(
     if len(rows) > max_results:
         page["next_page_token"] = search.encode_page_token(offset + max_results)
     return page
+
+
+def _publish_transition(version: ModelVersion, to_stage: str, user: str) -> None:
+    event = events.stage_transitioned(
+        version.model.name, version.version, version.current_stage, to_stage, user
+    )
+    publish(event, version)

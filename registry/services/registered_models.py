@@ -2,6 +2,8 @@
 
 from peewee import IntegrityError
 
+from hooks import events
+from hooks.outbox import publish
 from registry import search
 from registry.db import db, reading
 from registry.errors import ResourceAlreadyExists
@@ -20,7 +22,9 @@ def create_registered_model(
             model = RegisteredModel.create(name=name, description=description, user_id=user)
             for key, value in _unique_tags(tags).items():
                 RegisteredModelTag.create(model=model, key=key, value=value)
-            return with_model_details([model])[0]
+            with_model_details([model])
+            publish(events.registered_model_created(model), model)
+            return model
     except IntegrityError:  # a concurrent create won the unique name (PostgreSQL)
         raise _already_exists(name) from None
 
@@ -42,6 +46,7 @@ def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
                 model.name = new_name
                 model.last_updated_timestamp = now_ms()
                 model.save()
+                publish(events.registered_model_renamed(model, name), model)
             return with_model_details([model])[0]
     except IntegrityError:
         raise _already_exists(new_name) from None
@@ -54,6 +59,7 @@ def update_registered_model(*, name: str, description: str) -> RegisteredModel:
         model.description = description
         model.last_updated_timestamp = now_ms()
         model.save()
+        publish(events.registered_model_updated(model), model)
         return with_model_details([model])[0]
 
 
@@ -62,6 +68,7 @@ def delete_registered_model(*, name: str) -> None:
     with db.atomic():
         model = find_model(name, for_update=True)
         model.delete_instance()
+        publish(events.registered_model_deleted(name), name)
 
 
 def set_registered_model_tag(*, name: str, key: str, value: str) -> None:
@@ -72,15 +79,20 @@ def set_registered_model_tag(*, name: str, key: str, value: str) -> None:
             conflict_target=[RegisteredModelTag.model, RegisteredModelTag.key],
             update={RegisteredModelTag.value: value},
         ).execute()
+        publish(events.registered_model_tag_set(name, key, value), model)
 
 
 def delete_registered_model_tag(*, name: str, key: str) -> None:
     """Remove one tag from a model; removing a missing tag is a no-op."""
     with db.atomic():
         model = find_model(name, for_update=True)
-        RegisteredModelTag.delete().where(
-            (RegisteredModelTag.model == model) & (RegisteredModelTag.key == key)
-        ).execute()
+        deleted = (
+            RegisteredModelTag.delete()
+            .where((RegisteredModelTag.model == model) & (RegisteredModelTag.key == key))
+            .execute()
+        )
+        if deleted:
+            publish(events.registered_model_tag_deleted(name, key), model)
 
 
 def search_registered_models(

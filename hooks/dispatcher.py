@@ -1,0 +1,253 @@
+"""The dispatcher: claims due deliveries, sends them, records attempts, schedules retries.
+
+Any number of dispatchers may run (inside `podium serve`, or as `podium worker`): a claim takes a
+lease on each row (FOR UPDATE SKIP LOCKED on PostgreSQL; one IMMEDIATE transaction on SQLite), so
+no two dispatchers send the same delivery while a lease holds. If a dispatcher dies, its leases
+expire and another sends those deliveries: at-least-once, with a stable webhook-id for receivers
+to deduplicate by.
+"""
+
+import email.utils
+import http.client
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from hooks.egress import EgressDenied, open_connection
+from hooks.signing import signed_headers
+from registry.db import db, is_sqlite
+from registry.models import now_ms
+from registry.webhook_models import Delivery, DeliveryAttempt, Webhook
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = {408, 429}  # and every 5xx
+MAX_RETRY_AFTER_SECONDS = 24 * 3600
+USER_AGENT = "Podium-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one POST to a receiver came to."""
+
+    response_status: int | None
+    duration_ms: int
+    error: str = ""
+    retry_after: float | None = None
+    response_body: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300
+
+    @property
+    def retryable(self) -> bool:
+        if self.response_status is None:
+            return not self.error.startswith("egress denied")
+        return self.response_status in RETRYABLE_STATUSES or self.response_status >= 500
+
+
+def active_secrets(webhook: Webhook, now: int) -> list[str]:
+    """The secrets that sign now: the current one, and the previous one during a rotation."""
+    keep_previous = webhook.previous_secret and (webhook.previous_secret_expires or 0) > now
+    return [webhook.secret, webhook.previous_secret] if keep_previous else [webhook.secret]
+
+
+def send_once(webhook: Webhook, message_id: str, body: str, *, settings: dict) -> Attempt:
+    """POST `body` to the webhook once, signed; never raises, never follows redirects."""
+    timestamp = int(time.time())
+    headers = signed_headers(message_id, timestamp, body, active_secrets(webhook, now_ms()))
+    headers["User-Agent"] = USER_AGENT
+    parts = urlsplit(webhook.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    started = time.monotonic()
+    connection = open_connection(
+        webhook.url,
+        timeout=settings["PODIUM_WEBHOOK_TIMEOUT"],
+        allowed_networks=settings["PODIUM_WEBHOOK_ALLOWED_NETWORKS"],
+    )
+    try:
+        connection.request("POST", target, body=body.encode(), headers=headers)
+        response = connection.getresponse()
+        snippet = response.read(1024).decode("utf-8", "replace")
+        return Attempt(
+            response_status=response.status,
+            duration_ms=_elapsed_ms(started),
+            retry_after=_retry_after(response.getheader("Retry-After")),
+            response_body=snippet,
+        )
+    except EgressDenied as error:
+        return Attempt(None, _elapsed_ms(started), f"egress denied: {error}")
+    except (OSError, http.client.HTTPException) as error:
+        return Attempt(None, _elapsed_ms(started), f"{type(error).__name__}: {error}"[:500])
+    finally:
+        connection.close()
+
+
+def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Delivery]:
+    """Lease up to `limit` due deliveries of active webhooks to `owner`, in one transaction."""
+    now = now_ms()
+    due = (
+        Delivery.select(Delivery.id)
+        .join(Webhook)
+        .where(
+            (Delivery.status == "pending")
+            & (Delivery.next_attempt_at <= now)
+            & (Delivery.lease_until.is_null() | (Delivery.lease_until < now))
+            & (Webhook.status == "ACTIVE")
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    )
+    if not due.exists():  # the idle poll stays a cheap read that takes no write lock
+        return []
+    with db.atomic():
+        locked = due if is_sqlite() else due.for_update(of=Delivery, skip_locked=True)
+        ids = [row.id for row in locked]
+        if not ids:
+            return []
+        Delivery.update(lease_until=now + lease_ms, lease_owner=owner).where(
+            Delivery.id.in_(ids)
+        ).execute()
+        return list(Delivery.select(Delivery, Webhook).join(Webhook).where(Delivery.id.in_(ids)))
+
+
+def record_attempt(delivery: Delivery, attempt: Attempt, *, settings: dict) -> None:
+    """Log the attempt; settle the delivery or schedule its retry; track the webhook's health."""
+    now = now_ms()
+    schedule = settings["PODIUM_WEBHOOK_RETRY_SCHEDULE"]
+    with db.atomic():
+        DeliveryAttempt.create(
+            delivery=delivery.id,
+            timestamp=now,
+            response_status=attempt.response_status,
+            duration_ms=attempt.duration_ms,
+            error=attempt.error,
+        )
+        attempts = delivery.attempt_count + 1
+        changes = {"attempt_count": attempts, "lease_until": None, "lease_owner": None}
+        if attempt.succeeded:
+            changes["status"] = "succeeded"
+        elif attempt.retryable and attempts <= len(schedule):
+            changes["next_attempt_at"] = now + _retry_delay_ms(
+                schedule[attempts - 1], attempt.retry_after
+            )
+        else:
+            changes["status"] = "failed"
+        Delivery.update(changes).where(Delivery.id == delivery.id).execute()
+        _track_health(delivery.webhook_id, attempt, settings)
+
+
+def _track_health(webhook_id: str, attempt: Attempt, settings: dict) -> None:
+    if attempt.succeeded:
+        Webhook.update(failure_streak=0).where(Webhook.id == webhook_id).execute()
+        return
+    if attempt.response_status == 410:
+        _disable(webhook_id, "the receiver answered 410 Gone")
+        return
+    Webhook.update(failure_streak=Webhook.failure_streak + 1).where(
+        Webhook.id == webhook_id
+    ).execute()
+    streak = Webhook.get_by_id(webhook_id).failure_streak
+    if streak >= settings["PODIUM_WEBHOOK_DISABLE_AFTER"]:
+        _disable(webhook_id, f"{streak} consecutive failed deliveries; last: {_describe(attempt)}")
+
+
+def _disable(webhook_id: str, reason: str) -> None:
+    log.warning("disabling webhook %s: %s", webhook_id, reason)
+    Webhook.update(
+        status="DISABLED", disabled_reason=reason, last_updated_timestamp=now_ms()
+    ).where(Webhook.id == webhook_id).execute()
+
+
+def _describe(attempt: Attempt) -> str:
+    if attempt.response_status is not None:
+        return f"HTTP {attempt.response_status}"
+    return attempt.error
+
+
+def _retry_delay_ms(seconds: float, retry_after: float | None) -> int:
+    delay = seconds * random.uniform(0.8, 1.2)  # jitter: retries from one outage spread out
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return int(delay * 1000)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+class Dispatcher:
+    """Claims and sends deliveries until stopped, with at most `concurrency` in flight."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.concurrency = settings["PODIUM_DISPATCH_CONCURRENCY"]
+        self.poll_seconds = settings["PODIUM_DISPATCH_POLL_MS"] / 1000
+        # A lease outlives the longest send, so a live dispatcher never loses a row it holds.
+        self.lease_ms = int((settings["PODIUM_WEBHOOK_TIMEOUT"] * 3 + 5) * 1000)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.slots = threading.Semaphore(self.concurrency)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Dispatch until stop() is called; in-flight sends finish before it returns."""
+        log.info("webhook dispatcher %s started", self.owner)
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery") as pool:
+            while not self.stopping.is_set():
+                try:
+                    claimed = self._claim()
+                except Exception:
+                    log.exception("claiming deliveries failed; retrying")
+                    claimed = []
+                for delivery in claimed:
+                    pool.submit(self._deliver, delivery)
+                if not claimed:
+                    self.stopping.wait(self.poll_seconds)
+        log.info("webhook dispatcher %s stopped", self.owner)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _claim(self) -> list[Delivery]:
+        free = 0
+        while free < self.concurrency and self.slots.acquire(blocking=False):
+            free += 1
+        if free == 0:  # every slot is sending; the loop waits a poll interval
+            return []
+        db.connect(reuse_if_open=True)
+        claimed = claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
+        for _ in range(free - len(claimed)):
+            self.slots.release()
+        return claimed
+
+    def _deliver(self, delivery: Delivery) -> None:
+        try:
+            db.connect(reuse_if_open=True)  # one connection per sending thread, kept open
+            attempt = send_once(
+                delivery.webhook, delivery.id, delivery.body, settings=self.settings
+            )
+            record_attempt(delivery, attempt, settings=self.settings)
+        except Exception:
+            # The lease will expire and the delivery will be retried: nothing is lost.
+            log.exception("delivery %s could not be recorded", delivery.id)
+        finally:
+            self.slots.release()

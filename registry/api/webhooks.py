@@ -1,0 +1,72 @@
+"""MLflow's WebhookService (/api/2.0/mlflow/webhooks) and Podium's delivery log extensions."""
+
+from flask import Blueprint, current_app
+
+from registry.api.exchange import exchange
+from registry.schemas import webhooks as s
+from registry.services import webhooks
+
+bp = Blueprint("webhooks", __name__)  # mounted at /api/2.0/mlflow/webhooks
+podium_bp = Blueprint("podium_webhooks", __name__)  # mounted at /api/2.0/podium
+
+
+@bp.post("")
+@exchange(s.CreateWebhookIn(), s.WebhookResponse())
+def create_webhook(req):
+    webhook, secret = webhooks.create_webhook(**req, settings=current_app.config)
+    return {"webhook": webhook, "secret": secret}
+
+
+@bp.get("")
+@exchange(s.PageIn(), s.WebhooksPage())
+def list_webhooks(req):
+    return webhooks.list_webhooks(**req)
+
+
+@bp.get("/<webhook_id>")
+@exchange(response_schema=s.WebhookResponse())
+def get_webhook(webhook_id):
+    return {"webhook": webhooks.get_webhook(webhook_id=webhook_id)}
+
+
+@bp.patch("/<webhook_id>")
+@exchange(s.UpdateWebhookIn(), s.WebhookResponse())
+def update_webhook(req, webhook_id):
+    webhook = webhooks.update_webhook(webhook_id=webhook_id, settings=current_app.config, **req)
+    return {"webhook": webhook}
+
+
+@bp.delete("/<webhook_id>")
+@exchange()
+def delete_webhook(webhook_id):
+    webhooks.delete_webhook(webhook_id=webhook_id)
+
+
+@bp.post("/<webhook_id>/test")
+@exchange(s.TestWebhookIn(), s.TestWebhookResponse())
+def test_webhook(req, webhook_id):
+    result = webhooks.test_webhook(
+        webhook_id=webhook_id, settings=current_app.config, event=req["event"]
+    )
+    return {"result": result}
+
+
+@podium_bp.post("/webhooks/<webhook_id>/rotate-secret")
+@exchange(s.RotateSecretIn(), s.WebhookResponse())
+def rotate_webhook_secret(req, webhook_id):
+    webhook, secret = webhooks.rotate_secret(
+        webhook_id=webhook_id, settings=current_app.config, **req
+    )
+    return {"webhook": webhook, "secret": secret}
+
+
+@podium_bp.get("/webhooks/<webhook_id>/deliveries")
+@exchange(s.PageIn(), s.DeliveriesPage())
+def list_deliveries(req, webhook_id):
+    return webhooks.list_deliveries(webhook_id=webhook_id, **req)
+
+
+@podium_bp.post("/deliveries/<delivery_id>/redeliver")
+@exchange(response_schema=s.DeliveryResponse())
+def redeliver(delivery_id):
+    return {"delivery": webhooks.redeliver(delivery_id=delivery_id)}

@@ -1,0 +1,9 @@
+"""Every table Podium keeps, in creation order, and the rows that must always exist."""
+
+from registry.models import ALL_MODELS
+from registry.webhook_models import WEBHOOK_TABLES
+
+ALL_TABLES = ALL_MODELS + WEBHOOK_TABLES
+
+# Functions run inside the schema-creation transaction (idempotent inserts).
+SEEDS = []
