@@ -1,7 +1,10 @@
 """MLflow's WebhookService (/api/2.0/mlflow/webhooks) and Podium's delivery log extensions."""
 
-from flask import Blueprint, current_app
+import json
 
+from flask import Blueprint, current_app, request
+
+from hooks.events import MLFLOW_EVENTS
 from registry.api.exchange import exchange
 from registry.schemas import webhooks as s
 from registry.services import webhooks
@@ -20,7 +23,19 @@ def create_webhook(req):
 @bp.get("")
 @exchange(s.PageIn(), s.WebhooksPage())
 def list_webhooks(req):
-    return webhooks.list_webhooks(**req)
+    page = webhooks.list_webhooks(**req)
+    if request.user_agent.string.startswith("mlflow-python-client"):
+        # MLflow's client rejects a webhook with no event it knows, and with it the whole
+        # list; it is shown only webhooks it can represent.
+        page["webhooks"] = [w for w in page["webhooks"] if _has_mlflow_event(w)]
+    return page
+
+
+def _has_mlflow_event(webhook) -> bool:
+    return any(
+        event.split(".")[1] in MLFLOW_EVENTS.get(event.split(".")[0], ())
+        for event in json.loads(webhook.events)
+    )
 
 
 @bp.get("/<webhook_id>")

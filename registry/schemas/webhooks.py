@@ -88,14 +88,23 @@ class RotateSecretIn(RequestSchema):
     secret = Text(max_length=512, load_default=None)
 
 
+def _events(webhook, *, mlflow_known: bool) -> list[dict]:
+    found = []
+    for event in json.loads(webhook.events):
+        entity, action = event.split(".")
+        if (action in MLFLOW_EVENTS.get(entity, ())) == mlflow_known:
+            found.append({"entity": entity.upper(), "action": action.upper()})
+    return found
+
+
 class WebhookOut(ResponseSchema):
     webhook_id = fields.String(attribute="id")
     name = fields.String()
     description = fields.String()
     url = fields.String()
-    events = fields.Function(
-        lambda w: [WebhookEvent()._serialize(e, None, None) for e in json.loads(w.events)]
-    )
+    # MLflow's client fails on events it does not know, so Podium's own are listed apart.
+    events = fields.Function(lambda w: _events(w, mlflow_known=True))
+    podium_events = fields.Function(lambda w: _events(w, mlflow_known=False))
     status = fields.String()
     creation_timestamp = fields.Integer()
     last_updated_timestamp = fields.Integer()
