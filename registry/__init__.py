@@ -2,16 +2,18 @@
 
 from flask import Flask
 
-import hooks
-from registry import db
-from registry.api import errors, health, podium, webhooks
-from registry.api import registry as registry_api
-from registry.config import load_settings
-from registry.tables import ALL_TABLES, SEEDS
-
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Podium WSGI application: settings, database, error handling, routes."""
+    # Imported here, not at module level, so `import registry.x` never drags in every route
+    # (and hooks, which the services import, can import registry modules freely).
+    import hooks
+    from registry import db
+    from registry.api import errors, health, podium, webhooks
+    from registry.api import registry as registry_api
+    from registry.config import load_settings
+    from registry.tables import ALL_TABLES, SEEDS
+
     app = Flask(__name__)
     app.config.update(load_settings())
     app.config.update(config or {})

@@ -17,6 +17,6 @@ def require_validation(model_version, *, to_stage, **_):
     )
     if validated is None or validated.value != "true":
         raise PolicyViolation(
-            f"Version {model_version.version} of {model_version.model.name} is not tagged validated=true; "
-            "it may not enter Production."
+            f"Version {model_version.version} of {model_version.model.name} is not tagged "
+            "validated=true; it may not enter Production."
         )
