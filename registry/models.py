@@ -68,6 +68,8 @@ class ModelVersion(BaseModel):
         indexes = (
             (("model", "version"), True),
             (("model", "current_stage", "version"), False),
+            # Version search's default order within one model, without sorting every version.
+            (("model", "last_updated_timestamp", "version"), False),
         )
 
 
