@@ -11,6 +11,7 @@ import email.utils
 import http.client
 import logging
 import os
+import queue
 import random
 import socket
 import threading
@@ -119,35 +120,46 @@ def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Deliv
         return list(Delivery.select(Delivery, Webhook).join(Webhook).where(Delivery.id.in_(ids)))
 
 
-def record_attempt(delivery: Delivery, attempt: Attempt, *, settings: dict) -> None:
-    """Log the attempt; settle the delivery or schedule its retry; track the webhook's health."""
+def record_attempts(outcomes: list[tuple[Delivery, Attempt]], *, settings: dict) -> None:
+    """Log attempts, settle deliveries or schedule their retries, track webhooks' health.
+
+    One transaction for the whole batch: a busy dispatcher takes the write lock once per batch,
+    not once per delivery.
+    """
+    with db.atomic():
+        for delivery, attempt in outcomes:
+            _record(delivery, attempt, settings)
+
+
+def _record(delivery: Delivery, attempt: Attempt, settings: dict) -> None:
     now = now_ms()
     schedule = settings["PODIUM_WEBHOOK_RETRY_SCHEDULE"]
-    with db.atomic():
-        DeliveryAttempt.create(
-            delivery=delivery.id,
-            timestamp=now,
-            response_status=attempt.response_status,
-            duration_ms=attempt.duration_ms,
-            error=attempt.error,
+    DeliveryAttempt.create(
+        delivery=delivery.id,
+        timestamp=now,
+        response_status=attempt.response_status,
+        duration_ms=attempt.duration_ms,
+        error=attempt.error,
+    )
+    attempts = delivery.attempt_count + 1
+    changes = {"attempt_count": attempts, "lease_until": None, "lease_owner": None}
+    if attempt.succeeded:
+        changes["status"] = "succeeded"
+    elif attempt.retryable and attempts <= len(schedule):
+        changes["next_attempt_at"] = now + _retry_delay_ms(
+            schedule[attempts - 1], attempt.retry_after
         )
-        attempts = delivery.attempt_count + 1
-        changes = {"attempt_count": attempts, "lease_until": None, "lease_owner": None}
-        if attempt.succeeded:
-            changes["status"] = "succeeded"
-        elif attempt.retryable and attempts <= len(schedule):
-            changes["next_attempt_at"] = now + _retry_delay_ms(
-                schedule[attempts - 1], attempt.retry_after
-            )
-        else:
-            changes["status"] = "failed"
-        Delivery.update(changes).where(Delivery.id == delivery.id).execute()
-        _track_health(delivery.webhook_id, attempt, settings)
+    else:
+        changes["status"] = "failed"
+    Delivery.update(changes).where(Delivery.id == delivery.id).execute()
+    _track_health(delivery.webhook_id, attempt, settings)
 
 
 def _track_health(webhook_id: str, attempt: Attempt, settings: dict) -> None:
     if attempt.succeeded:
-        Webhook.update(failure_streak=0).where(Webhook.id == webhook_id).execute()
+        Webhook.update(failure_streak=0).where(
+            (Webhook.id == webhook_id) & (Webhook.failure_streak > 0)
+        ).execute()
         return
     if attempt.response_status == 410:
         _disable(webhook_id, "the receiver answered 410 Gone")
@@ -196,7 +208,12 @@ def _elapsed_ms(started: float) -> int:
 
 
 class Dispatcher:
-    """Claims and sends deliveries until stopped, with at most `concurrency` in flight."""
+    """Claims and sends deliveries until stopped, with at most `concurrency` in flight.
+
+    Only the loop thread touches the database (claims, and recording outcomes in batches);
+    the pool threads only send. SQLite writers in one process would otherwise queue on its
+    busy handler, which sleeps in steps of milliseconds.
+    """
 
     def __init__(self, settings: dict):
         self.settings = settings
@@ -205,49 +222,67 @@ class Dispatcher:
         # A lease outlives the longest send, so a live dispatcher never loses a row it holds.
         self.lease_ms = int((settings["PODIUM_WEBHOOK_TIMEOUT"] * 3 + 5) * 1000)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.slots = threading.Semaphore(self.concurrency)
+        self.in_flight = 0
+        self.outcomes = queue.Queue()  # (delivery, attempt) from the sending threads
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        """Dispatch until stop() is called; in-flight sends finish before it returns."""
+        """Dispatch until stop() is called; in-flight sends are recorded before it returns."""
         log.info("webhook dispatcher %s started", self.owner)
+        db.connect(reuse_if_open=True)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery") as pool:
-            while not self.stopping.is_set():
-                try:
-                    claimed = self._claim()
-                except Exception:
-                    log.exception("claiming deliveries failed; retrying")
-                    claimed = []
+            while not self.stopping.is_set() or self.in_flight:
+                self._record_finished()
+                claimed = [] if self.stopping.is_set() else self._claim()
                 for delivery in claimed:
-                    pool.submit(self._deliver, delivery)
+                    self.in_flight += 1
+                    pool.submit(self._send, delivery)
                 if not claimed:
-                    self.stopping.wait(self.poll_seconds)
+                    self._wait_for_outcome()
         log.info("webhook dispatcher %s stopped", self.owner)
 
     def stop(self) -> None:
         self.stopping.set()
 
     def _claim(self) -> list[Delivery]:
-        free = 0
-        while free < self.concurrency and self.slots.acquire(blocking=False):
-            free += 1
-        if free == 0:  # every slot is sending; the loop waits a poll interval
+        free = self.concurrency - self.in_flight
+        if free <= 0:
             return []
-        db.connect(reuse_if_open=True)
-        claimed = claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
-        for _ in range(free - len(claimed)):
-            self.slots.release()
-        return claimed
-
-    def _deliver(self, delivery: Delivery) -> None:
         try:
-            db.connect(reuse_if_open=True)  # one connection per sending thread, kept open
+            return claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
+        except Exception:
+            log.exception("claiming deliveries failed; retrying")
+            return []
+
+    def _send(self, delivery: Delivery) -> None:
+        try:
             attempt = send_once(
                 delivery.webhook, delivery.id, delivery.body, settings=self.settings
             )
-            record_attempt(delivery, attempt, settings=self.settings)
+        except Exception as error:  # a bug, but the delivery must still be accounted for
+            log.exception("sending delivery %s failed", delivery.id)
+            attempt = Attempt(None, 0, f"internal error: {type(error).__name__}")
+        self.outcomes.put((delivery, attempt))
+
+    def _wait_for_outcome(self) -> None:
+        """Sleep until a send finishes or a poll interval passes, whichever is first."""
+        try:
+            self.outcomes.put(self.outcomes.get(timeout=self.poll_seconds))
+        except queue.Empty:
+            pass
+
+    def _record_finished(self) -> None:
+        finished = []
+        while True:
+            try:
+                finished.append(self.outcomes.get_nowait())
+            except queue.Empty:
+                break
+        if not finished:
+            return
+        self.in_flight -= len(finished)
+        try:
+            record_attempts(finished, settings=self.settings)
         except Exception:
-            # The lease will expire and the delivery will be retried: nothing is lost.
-            log.exception("delivery %s could not be recorded", delivery.id)
-        finally:
-            self.slots.release()
+            # Not recorded: the leases expire and these deliveries are sent again (at least once).
+            log.exception("recording %d delivery attempts failed", len(finished))
