@@ -8,8 +8,17 @@ def create_app(config: dict | None = None) -> Flask:
     # Imported here, not at module level, so `import registry.x` never drags in every route
     # (and hooks, which the services import, can import registry modules freely).
     import hooks
-    from registry import db
-    from registry.api import errors, health, podium, webhooks
+    from registry import artifact_store, db
+    from registry.api import (
+        artifacts,
+        errors,
+        health,
+        logged_models,
+        podium,
+        server_info,
+        tracking,
+        webhooks,
+    )
     from registry.api import registry as registry_api
     from registry.config import load_settings
     from registry.tables import ALL_TABLES, SEEDS
@@ -23,11 +32,20 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app, ALL_TABLES, SEEDS)
     errors.init_app(app)
     hooks.init_app(app)
+    artifact_store.init_app(app)
 
     app.register_blueprint(health.bp)
     # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
     app.register_blueprint(registry_api.bp, url_prefix="/api/2.0/mlflow")
     app.register_blueprint(registry_api.bp, url_prefix="/ajax-api/2.0/mlflow", name="registry_ui")
+    for area, prefix in (
+        (tracking, "/2.0/mlflow"),
+        (logged_models, "/2.0/mlflow"),
+        (artifacts, "/2.0/mlflow-artifacts"),
+        (server_info, "/3.0/mlflow"),
+    ):
+        app.register_blueprint(area.bp, url_prefix="/api" + prefix)
+        app.register_blueprint(area.bp, url_prefix="/ajax-api" + prefix, name=area.bp.name + "_ui")
     app.register_blueprint(webhooks.bp, url_prefix="/api/2.0/mlflow/webhooks")
     app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
     app.register_blueprint(webhooks.podium_bp, url_prefix="/api/2.0/podium")

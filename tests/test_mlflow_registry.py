@@ -70,11 +70,13 @@ def test_rename_onto_existing_name_fails(mlflow_client, model_name):
 
 
 def test_model_version_lifecycle(mlflow_client, model_name):
+    run = mlflow_client.create_run("0").info  # a run_id must name a run on this server
+    source = run.artifact_uri + "/model"
     mlflow_client.create_registered_model(model_name)
     version = mlflow_client.create_model_version(
         model_name,
-        SOURCE,
-        run_id="0123456789abcdef0123456789abcdef",
+        source,
+        run_id=run.run_id,
         tags={"framework": "sklearn"},
         description="first",
         run_link="http://ci/42",
@@ -83,11 +85,11 @@ def test_model_version_lifecycle(mlflow_client, model_name):
     assert version.status == "READY"
     assert version.current_stage == "None"
     assert version.tags == {"framework": "sklearn"}
-    assert version.run_id == "0123456789abcdef0123456789abcdef"
+    assert version.run_id == run.run_id
 
     updated = mlflow_client.update_model_version(model_name, "1", description="better")
     assert updated.description == "better"
-    assert mlflow_client.get_model_version_download_uri(model_name, "1") == SOURCE
+    assert mlflow_client.get_model_version_download_uri(model_name, "1") == source
 
     mlflow_client.delete_model_version(model_name, "1")
     with pytest.raises(MlflowException) as error:
@@ -249,7 +251,11 @@ def test_search_registered_models_with_pagination(mlflow_client, model_name):
 
 
 def test_search_model_versions(mlflow_client, model_name):
-    _register(mlflow_client, model_name, count=5, run_id="feedface" * 4)
+    run = mlflow_client.create_run("0").info
+    run_id, source = run.run_id, run.artifact_uri + "/model"
+    mlflow_client.create_registered_model(model_name)
+    for _ in range(5):
+        mlflow_client.create_model_version(model_name, source, run_id=run_id)
     mlflow_client.set_model_version_tag(model_name, "2", "validated", "true")
 
     found = mlflow_client.search_model_versions(
@@ -260,7 +266,7 @@ def test_search_model_versions(mlflow_client, model_name):
         f"name = '{model_name}' AND tag.validated = 'true'"
     )
     assert [v.version for v in tagged] == ["2"]
-    by_run = mlflow_client.search_model_versions(f"run_id = '{'feedface' * 4}'")
+    by_run = mlflow_client.search_model_versions(f"run_id = '{run_id}'")
     assert len(by_run) == 5
 
     page = mlflow_client.search_model_versions(f"name = '{model_name}'", max_results=2)

@@ -85,7 +85,7 @@ def test_gunicorn_wsgi_app_with_the_deploy_config(database_url, tmp_path):
             try:
                 if requests.get(url + "/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 time.sleep(0.1)
         created = requests.post(
             url + "/api/2.0/mlflow/registered-models/create", json={"name": "via-gunicorn"}

@@ -1,11 +1,12 @@
-"""Podium's own extensions, under /api/2.0/podium: promotion history and the API document."""
+"""Podium's own extensions, under /api/2.0/podium: history, lineage and the API document."""
 
 from flask import Blueprint, current_app, jsonify
 
 from registry.api.exchange import exchange
 from registry.api.openapi import openapi_document
 from registry.schemas import podium as s
-from registry.services import history
+from registry.schemas.lineage import LineageIn, LineageOut
+from registry.services import history, lineage
 
 bp = Blueprint("podium", __name__)
 
@@ -20,6 +21,13 @@ def model_history(req):
 @exchange(s.AsOfIn(), s.AsOfOut())
 def model_as_of(req):
     return history.model_as_of(**req)
+
+
+@bp.get("/model-versions/lineage")
+@exchange(LineageIn(), LineageOut())
+def model_version_lineage(req):
+    """A version with its run, its logged model and its artifact files (sizes, SHA-256)."""
+    return lineage.version_lineage(**req)
 
 
 @bp.get("/openapi.json")

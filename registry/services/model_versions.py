@@ -6,6 +6,7 @@ from registry import search
 from registry.db import db, reading
 from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredModel, now_ms
 from registry.services.history import record_alias_change, record_stage_change
+from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_version_details
 
 # Only these stages hold one version at a time when a promotion archives the others.
@@ -25,6 +26,7 @@ def create_model_version(
 ) -> ModelVersion:
     """Register the next version of a model; its number comes from the model's own counter."""
     with db.atomic():
+        run_id, model_id = check_version_source(run_id=run_id, source=source, model_id=model_id)
         model = find_model(name, for_update=True)
         model.last_version += 1
         model.last_updated_timestamp = now_ms()
@@ -57,7 +59,7 @@ def get_model_version(*, name: str, version: int) -> ModelVersion:
 def get_download_uri(*, name: str, version: int) -> str:
     """Where the version's artifacts can be downloaded from."""
     with reading():
-        return find_version(find_model(name), version).source
+        return download_uri(find_version(find_model(name), version).source)
 
 
 def update_model_version(*, name: str, version: int, description: str) -> ModelVersion:

@@ -1,0 +1,23 @@
+"""GET /api/3.0/mlflow/server-info: what the client asks before downloading artifacts."""
+
+from flask import Blueprint
+
+from registry.api.exchange import exchange
+from registry.schemas.artifacts import ServerInfoOut
+
+bp = Blueprint("server_info", __name__)
+
+# No multipart or presigned transfers: the client then streams every file through the proxy.
+SERVER_INFO = {
+    "store_type": "SqlStore",
+    "workspaces_enabled": False,
+    "trace_archival_enabled": False,
+    "multipart_uploads_enabled": False,
+    "multipart_downloads_enabled": False,
+}
+
+
+@bp.get("/server-info")
+@exchange(None, ServerInfoOut())
+def server_info():
+    return SERVER_INFO

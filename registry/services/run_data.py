@@ -1,0 +1,178 @@
+"""What a run logs: params (write-once), metrics (full history plus the latest point), tags."""
+
+import math
+
+from registry import search
+from registry.db import db, reading
+from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.services.runs import RUN_NAME_TAG
+from registry.services.tracking_lookup import find_run
+from registry.tracking_models import LatestMetric, Metric, Param, Run, RunTag
+
+# MLflow's batch limits (mlflow/utils/validation.py), which its client also respects.
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES = 1000
+_INSERT_CHUNK = 250  # rows per INSERT, well inside SQLite's bound-parameter limit
+
+
+def log_param(*, run_id: str, key: str, value: str) -> None:
+    """Log one param; logging it again is fine only with the same value."""
+    log_batch(run_id=run_id, params=[{"key": key, "value": value}])
+
+
+def log_metric(
+    *, run_id: str, key: str, value: float, timestamp: int, step: int = 0, model_id: str = ""
+) -> None:
+    """Append one point to a metric's history."""
+    metric = {"key": key, "value": value, "timestamp": timestamp, "step": step}
+    log_batch(run_id=run_id, metrics=[metric], model_id=model_id)
+
+
+def set_tag(*, run_id: str, key: str, value: str) -> None:
+    """Set (or overwrite) one tag; mlflow.runName renames the run."""
+    log_batch(run_id=run_id, tags=[{"key": key, "value": value}])
+
+
+def delete_tag(*, run_id: str, key: str) -> None:
+    """Remove one tag from an active run."""
+    with db.atomic():
+        run = find_run(run_id, for_update=True, active=True)
+        removed = RunTag.delete().where((RunTag.run == run) & (RunTag.key == key)).execute()
+        if not removed:
+            raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+
+
+def log_batch(
+    *,
+    run_id: str,
+    metrics: list[dict] = (),
+    params: list[dict] = (),
+    tags: list[dict] = (),
+    model_id: str = "",
+) -> None:
+    """Log metrics, params and tags to an active run, all or nothing."""
+    _check_limits(metrics, params, tags)
+    params = _unique_params(params)
+    with db.atomic():
+        run = find_run(run_id, for_update=True, active=True)
+        _log_params(run, params)
+        _log_metrics(run, metrics, model_id)
+        _set_tags(run, {tag["key"]: tag["value"] for tag in tags})
+
+
+def get_metric_history(
+    *, run_id: str, metric_key: str, max_results: int = 25_000, page_token: str | None = None
+) -> dict:
+    """Every point logged for one metric of a run, by step then time, a page at a time."""
+    offset = search.decode_page_token(page_token)
+    with reading():
+        run = find_run(run_id)
+        rows = list(
+            Metric.select()
+            .where((Metric.run == run) & (Metric.key == metric_key))
+            .order_by(Metric.step, Metric.timestamp, Metric.id)
+            .offset(offset)
+            .limit(max_results + 1)
+        )
+    page = {"metrics": rows[:max_results]}
+    if len(rows) > max_results:
+        page["next_page_token"] = search.encode_page_token(offset + max_results)
+    return page
+
+
+def _check_limits(metrics, params, tags) -> None:
+    for what, count, limit in (
+        ("metrics", len(metrics), MAX_METRICS_PER_BATCH),
+        ("params", len(params), MAX_PARAMS_TAGS_PER_BATCH),
+        ("tags", len(tags), MAX_PARAMS_TAGS_PER_BATCH),
+        ("metrics, params, and tags", len(metrics) + len(params) + len(tags), MAX_ENTITIES),
+    ):
+        if count > limit:
+            raise InvalidParameter(
+                f"A batch logging request can contain at most {limit} {what}. Got {count} "
+                f"{what}. Please split up {what} across multiple requests and try again."
+            )
+
+
+def _unique_params(params) -> dict[str, str]:
+    unique = {}
+    for param in params:
+        if unique.setdefault(param["key"], param["value"]) != param["value"]:
+            raise InvalidParameter(
+                f"Duplicate parameter keys have been submitted: ['{param['key']}']. Please "
+                "ensure the request contains only one param value per param key."
+            )
+    return unique
+
+
+def _log_params(run: Run, params: dict[str, str]) -> None:
+    if not params:
+        return
+    existing = {
+        p.key: p.value
+        for p in Param.select().where((Param.run == run) & Param.key.in_(list(params)))
+    }
+    changed = {key: value for key, value in params.items() if existing.get(key, value) != value}
+    if changed:
+        old = [{"key": key, "value": existing[key]} for key in changed]
+        new = [{"key": key, "value": value} for key, value in changed.items()]
+        raise InvalidParameter(
+            f"Changing param values is not allowed. Params were already logged='{old}' for "
+            f"run ID='{run.run_id}'. Attempted logging new params '{new}'."
+        )
+    rows = [{"run": run, "key": k, "value": v} for k, v in params.items() if k not in existing]
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        Param.insert_many(rows[start : start + _INSERT_CHUNK]).execute()
+
+
+def _log_metrics(run: Run, metrics, model_id: str) -> None:
+    if not metrics:
+        return
+    rows, newest = [], {}
+    for metric in metrics:
+        is_nan = math.isnan(metric["value"])
+        row = {
+            "run": run.run_id,
+            "key": metric["key"],
+            "value": 0.0 if is_nan else metric["value"],
+            "is_nan": is_nan,
+            "timestamp": metric["timestamp"],
+            "step": metric.get("step", 0),
+            "model_id": model_id or metric.get("model_id", ""),
+        }
+        rows.append(row)
+        if row["key"] not in newest or _rank(row) > _rank(newest[row["key"]]):
+            newest[row["key"]] = row
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        # A point sent twice (a client retry) is stored once, as MLflow's primary key does.
+        Metric.insert_many(rows[start : start + _INSERT_CHUNK]).on_conflict_ignore().execute()
+    # The run row is locked, so this read-compare-write of the latest points cannot interleave.
+    latest = {
+        m.key: m
+        for m in LatestMetric.select().where(
+            (LatestMetric.run == run) & LatestMetric.key.in_(list(newest))
+        )
+    }
+    for key, row in newest.items():
+        current = latest.get(key)
+        fields = {name: row[name] for name in ("value", "is_nan", "timestamp", "step")}
+        if current is None:
+            LatestMetric.create(run=run, key=key, **fields)
+        elif _rank(row) > (current.step, current.timestamp, current.value):
+            LatestMetric.update(**fields).where(LatestMetric.id == current.id).execute()
+
+
+def _rank(row: dict) -> tuple:
+    """MLflow's order for "latest": step, then timestamp, then value."""
+    return row["step"], row["timestamp"], row["value"]
+
+
+def _set_tags(run: Run, tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        RunTag.insert(run=run, key=key, value=value).on_conflict(
+            conflict_target=[RunTag.run, RunTag.key], update={RunTag.value: value}
+        ).execute()
+    if tags.get(RUN_NAME_TAG):
+        run.name = tags[RUN_NAME_TAG]
+        run.save()

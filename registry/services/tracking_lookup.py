@@ -1,0 +1,121 @@
+"""Finding tracking rows by their wire ids, and loading what their wire shapes show."""
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from registry.db import locked
+from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.tracking_models import (
+    ACTIVE,
+    Experiment,
+    ExperimentTag,
+    LatestMetric,
+    LoggedModel,
+    LoggedModelParam,
+    LoggedModelTag,
+    Metric,
+    Param,
+    Run,
+    RunOutput,
+    RunTag,
+)
+
+_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
+
+
+def find_experiment(experiment_id: int, *, for_update: bool = False) -> Experiment:
+    """The experiment with this id; with for_update, row-locked until the transaction ends."""
+    query = Experiment.select().where(Experiment.id == experiment_id)
+    found = (locked(query) if for_update else query).first()
+    if found is None:
+        raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+    return found
+
+
+def find_run(run_id: str, *, for_update: bool = False, active: bool = False) -> Run:
+    """The run with this id; with active, refuse a deleted run (as MLflow does for writes)."""
+    query = Run.select().where(Run.run_id == run_id)
+    found = (locked(query) if for_update else query).first()
+    if found is None:
+        raise ResourceDoesNotExist(f"Run with id={run_id} not found")
+    if active and found.lifecycle_stage != ACTIVE:
+        raise InvalidParameter(
+            f"The run {run_id} must be in the 'active' state. "
+            f"Current state is {found.lifecycle_stage}."
+        )
+    return found
+
+
+def find_logged_model(
+    model_id: str, *, for_update: bool = False, allow_deleted: bool = False
+) -> LoggedModel:
+    """The logged model with this id; a deleted one only with allow_deleted."""
+    found = None
+    if _MODEL_ID.fullmatch(model_id):  # ids from a URL path are unchecked text until here
+        query = LoggedModel.select().where(LoggedModel.model_id == model_id)
+        found = (locked(query) if for_update else query).first()
+    if found is None or (found.lifecycle_stage != ACTIVE and not allow_deleted):
+        raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
+    return found
+
+
+def _key_values(table, owner_field, ids: list) -> dict:
+    """{owner id: [{"key", "value"}, ...]} sorted by key, in one query."""
+    found = defaultdict(list)
+    owner = getattr(table, owner_field)
+    for row in table.select().where(owner.in_(ids)).order_by(table.key):
+        found[getattr(row, owner_field + "_id")].append({"key": row.key, "value": row.value})
+    return found
+
+
+def with_experiment_details(experiments: Iterable[Experiment]) -> list[Experiment]:
+    """Attach tag_list to each experiment."""
+    experiments = list(experiments)
+    if experiments:
+        tags = _key_values(ExperimentTag, "experiment", [e.id for e in experiments])
+        for experiment in experiments:
+            experiment.tag_list = tags[experiment.id]
+    return experiments
+
+
+def with_run_details(runs: Iterable[Run]) -> list[Run]:
+    """Attach params, latest metrics, tags and model outputs to each run, a query per kind."""
+    runs = list(runs)
+    if not runs:
+        return runs
+    ids = [run.run_id for run in runs]
+    params = _key_values(Param, "run", ids)
+    tags = _key_values(RunTag, "run", ids)
+    metrics, outputs = defaultdict(list), defaultdict(list)
+    for metric in LatestMetric.select().where(LatestMetric.run.in_(ids)).order_by(LatestMetric.key):
+        metrics[metric.run_id].append(metric)
+    for output in RunOutput.select().where(RunOutput.run.in_(ids)).order_by(RunOutput.id):
+        outputs[output.run_id].append({"model_id": output.model_id, "step": output.step})
+    for run in runs:
+        run.param_list, run.tag_list = params[run.run_id], tags[run.run_id]
+        run.metric_list, run.model_outputs = metrics[run.run_id], outputs[run.run_id]
+    return runs
+
+
+def with_logged_model_details(models: Iterable[LoggedModel]) -> list[LoggedModel]:
+    """Attach tags, params and the latest metric per key logged against each model."""
+    models = list(models)
+    if not models:
+        return models
+    ids = [model.model_id for model in models]
+    tags = _key_values(LoggedModelTag, "model", ids)
+    params = _key_values(LoggedModelParam, "model", ids)
+    latest = {}
+    for metric in Metric.select().where(Metric.model_id.in_(ids)):
+        key = (metric.model_id, metric.key)
+        rank = (metric.step, metric.timestamp, metric.value)
+        if key not in latest or rank > (latest[key].step, latest[key].timestamp, latest[key].value):
+            latest[key] = metric
+    metrics = defaultdict(list)
+    for (model_id, _key), metric in sorted(latest.items()):
+        metrics[model_id].append(metric)
+    for model in models:
+        model.tag_list, model.param_list = tags[model.model_id], params[model.model_id]
+        model.metric_list = metrics[model.model_id]
+    return models

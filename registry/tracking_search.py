@@ -1,0 +1,292 @@
+"""MLflow's search grammar for runs, experiments and logged models, compiled to peewee.
+
+The tokenizer, the AND-only parser and the comparison operators are the registry's
+(registry.search); this module adds what tracking searches have on top of them: metrics and
+params beside tags, `IS [NOT] NULL`, more identifier spellings, and ordering by a metric, param
+or tag (rows without one sort last, in either direction). Values are always bound parameters.
+"""
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from peewee import SQL, Case, Expression, Model, Node, Ordering, fn
+
+from registry import search
+from registry.errors import InvalidParameter
+from registry.search import _NUMERIC, _PATTERN, _STRING, _compare, _Comparison, _invalid_clause
+from registry.tracking_models import (
+    Experiment,
+    ExperimentTag,
+    LatestMetric,
+    LoggedModel,
+    LoggedModelParam,
+    LoggedModelTag,
+    Param,
+    Run,
+    RunTag,
+)
+
+_NULL_CHECKS = frozenset({"IS NULL", "IS NOT NULL"})
+_ENTITY_WORDS = {
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "attr": "attribute",
+    "run": "attribute",
+    "tag": "tag",
+    "tags": "tag",
+    "param": "param",
+    "params": "param",
+    "parameter": "param",
+    "parameters": "param",
+    "metric": "metric",
+    "metrics": "metric",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    node: Node
+    comparators: frozenset[str]
+    numeric: bool = False
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """A key/value table of the searched rows: tags, params or latest metrics."""
+
+    table: type[Model]
+    owner: str  # the table's foreign key to the searched row
+    comparators: frozenset[str]
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """What one kind of row can be filtered and ordered by."""
+
+    what: str
+    attributes: dict[str, Column]
+    key_values: dict[str, KeyValues]
+    identity: Node  # the searched row's primary key: the tie-breaker
+    default_order: tuple[str, ...]
+
+    def owned(self, kv: KeyValues, key: str) -> Expression:
+        return (getattr(kv.table, kv.owner) == self.identity) & (kv.table.key == key)
+
+
+_EXACT = frozenset({"=", "!="})
+_TIME = frozenset(_NUMERIC)
+
+RUNS = Searchable(
+    what="run",
+    attributes={
+        "run_id": Column(Run.run_id, _STRING),
+        "run_name": Column(Run.name, _STRING),
+        "run name": Column(Run.name, _STRING),
+        "Run name": Column(Run.name, _STRING),
+        "Run Name": Column(Run.name, _STRING),
+        "status": Column(Run.status, _STRING),
+        "user_id": Column(Run.user_id, _STRING),
+        "artifact_uri": Column(Run.artifact_uri, _STRING),
+        "lifecycle_stage": Column(Run.lifecycle_stage, _STRING),
+        "experiment_id": Column(Run.experiment, _EXACT, numeric=True),
+        "start_time": Column(Run.start_time, _TIME, numeric=True, nullable=True),
+        "created": Column(Run.start_time, _TIME, numeric=True, nullable=True),
+        "Created": Column(Run.start_time, _TIME, numeric=True, nullable=True),
+        "end_time": Column(Run.end_time, _TIME, numeric=True, nullable=True),
+    },
+    key_values={
+        "metric": KeyValues(LatestMetric, "run", frozenset(_NUMERIC), numeric=True),
+        "param": KeyValues(Param, "run", _STRING | _NULL_CHECKS),
+        "tag": KeyValues(RunTag, "run", _STRING | _NULL_CHECKS),
+    },
+    identity=Run.run_id,
+    default_order=("start_time DESC",),
+)
+
+EXPERIMENTS = Searchable(
+    what="experiment",
+    attributes={
+        "name": Column(Experiment.name, _PATTERN),
+        "experiment_id": Column(Experiment.id, _EXACT, numeric=True),
+        "creation_time": Column(Experiment.creation_time, _TIME, numeric=True),
+        "last_update_time": Column(Experiment.last_update_time, _TIME, numeric=True),
+    },
+    key_values={"tag": KeyValues(ExperimentTag, "experiment", _PATTERN)},
+    identity=Experiment.id,
+    default_order=("creation_time DESC",),
+)
+
+LOGGED_MODELS = Searchable(
+    what="logged model",
+    attributes={
+        "name": Column(LoggedModel.name, _STRING),
+        "model_id": Column(LoggedModel.model_id, _STRING),
+        "model_type": Column(LoggedModel.model_type, _STRING),
+        "status": Column(LoggedModel.status, _STRING),
+        "source_run_id": Column(LoggedModel.source_run_id, _STRING),
+        "creation_timestamp": Column(LoggedModel.creation_timestamp, _TIME, numeric=True),
+        "creation_time": Column(LoggedModel.creation_timestamp, _TIME, numeric=True),
+        "last_updated_timestamp": Column(LoggedModel.last_updated_timestamp, _TIME, numeric=True),
+        "last_updated_time": Column(LoggedModel.last_updated_timestamp, _TIME, numeric=True),
+    },
+    key_values={
+        "param": KeyValues(LoggedModelParam, "model", _PATTERN),
+        "tag": KeyValues(LoggedModelTag, "model", _PATTERN),
+    },
+    identity=LoggedModel.model_id,
+    default_order=("creation_timestamp DESC",),
+)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+class _Parser(search._Parser):
+    """The registry's parser, with tracking's identifiers and `IS [NOT] NULL`."""
+
+    def _comparison(self) -> _Comparison:
+        token = self._next("a comparison")
+        if token.is_word("OR", "NOT", "AND") or token.text == "(":
+            raise _invalid_clause(token)
+        if token.kind != "ident":
+            raise InvalidParameter(
+                f"Invalid comparison clause. Expected an identifier, found '{token.text}'"
+            )
+        entity, key = _identifier(token)
+        if self.pos < len(self.tokens) and self.tokens[self.pos].is_word("IS"):
+            self.pos += 1
+            negated = self.pos < len(self.tokens) and self.tokens[self.pos].is_word("NOT")
+            self.pos += negated
+            if not self._next("NULL").is_word("NULL"):
+                raise InvalidParameter(f"Invalid filter: expected NULL after IS for '{key}'")
+            return _Comparison(entity, key, "IS NOT NULL" if negated else "IS NULL", "")
+        return _Comparison(entity, key, self._comparator(token.text), self._value())
+
+
+def _identifier(token) -> tuple[str, str]:
+    head, rest = token.match.group("head"), token.match.group("rest")
+    if head is None:  # a lone `backticked` key
+        return "attribute", search._unquote(token.text)
+    if rest is None:
+        return "attribute", head
+    entity = _ENTITY_WORDS.get(head)
+    if entity is None:
+        raise InvalidParameter(
+            f"Invalid entity type '{head}'. Valid entity types are "
+            "'metrics', 'params', 'tags' and 'attributes'"
+        )
+    return entity, search._unquote(rest) if rest[0] in '`"' else rest
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _check(comparison: _Comparison, valid: frozenset[str], what: str) -> None:
+    if comparison.comparator not in valid:
+        raise InvalidParameter(
+            f"Invalid comparator '{comparison.comparator}' for {what} '{comparison.key}'. "
+            f"Valid comparators are {sorted(valid)}"
+        )
+
+
+def _checked_value(comparison: _Comparison, numeric: bool, what: str):
+    value, is_list = comparison.value, comparison.comparator in ("IN", "NOT IN")
+    if numeric:
+        if isinstance(value, str) and value.strip().lstrip("+-").isdecimal():
+            value = int(value)  # a quoted integer is accepted, as MLflow does
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidParameter(
+                f"Expected a numeric value for {what} '{comparison.key}', got {value!r}"
+            )
+        if isinstance(value, int) and value not in search._INT64:
+            raise InvalidParameter(f"Value {value} for {what} '{comparison.key}' is too large")
+    elif is_list != isinstance(value, tuple) or isinstance(value, int | float):
+        raise InvalidParameter(
+            f"Comparator '{comparison.comparator}' for {what} '{comparison.key}' needs "
+            + ("a list of quoted strings like ('a', 'b')" if is_list else "a quoted string")
+        )
+    return value
+
+
+def _condition(searchable: Searchable, c: _Comparison) -> Node:
+    if c.entity == "attribute":
+        column = searchable.attributes.get(c.key)
+        if column is None:
+            valid = sorted(k for k in searchable.attributes if " " not in k)
+            raise InvalidParameter(
+                f"Invalid attribute key '{c.key}' specified. Valid keys are {valid}"
+            )
+        _check(c, column.comparators, "attribute")
+        return _compare(column.node, c.comparator, _checked_value(c, column.numeric, "attribute"))
+    kv = searchable.key_values.get(c.entity)
+    if kv is None:
+        raise InvalidParameter(f"A {searchable.what} search cannot filter on {c.entity}s")
+    _check(c, kv.comparators, c.entity)
+    owned = searchable.owned(kv, c.key)
+    if c.comparator in _NULL_CHECKS:
+        exists = fn.EXISTS(kv.table.select(SQL("1")).where(owned))
+        return exists if c.comparator == "IS NOT NULL" else ~exists
+    condition = _compare(kv.table.value, c.comparator, _checked_value(c, kv.numeric, c.entity))
+    if kv.numeric:
+        condition = condition & (kv.table.is_nan == False)  # noqa: E712 (SQL, not Python)
+    return fn.EXISTS(kv.table.select(SQL("1")).where(owned & condition))
+
+
+def where(searchable: Searchable, filter_string: str | None) -> Node | None:
+    """Compile a filter to a WHERE expression over the searched table, or None."""
+    comparisons = _Parser(filter_string).parse() if filter_string else []
+    conditions = [_condition(searchable, c) for c in comparisons]
+    return reduce(operator.and_, conditions) if conditions else None
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+def _order_key(searchable: Searchable, clause: str) -> tuple[str, str, bool]:
+    """Parse `<identifier> [ASC|DESC]` into (entity, key, ascending)."""
+    tokens = search._tokenize(clause)
+    if not tokens or len(tokens) > 2 or tokens[0].kind != "ident":
+        raise InvalidParameter(f"Invalid order_by clause '{clause}'. Could not be parsed.")
+    if len(tokens) == 2 and not tokens[1].is_word("ASC", "DESC"):
+        raise InvalidParameter(
+            f"Invalid ordering '{tokens[1].text}' in order_by clause '{clause}'; use ASC or DESC"
+        )
+    entity, key = _identifier(tokens[0])
+    return entity, key, len(tokens) == 1 or tokens[1].text.upper() == "ASC"
+
+
+def ordering(searchable: Searchable, order_by: list[str]) -> list[Ordering | Node]:
+    """ORDER BY nodes: the given clauses (or the default), then the row id as tie-breaker."""
+    nodes, seen = [], set()
+    for clause in order_by or searchable.default_order:
+        entity, key, ascending = _order_key(searchable, clause)
+        if entity == "attribute":
+            column = searchable.attributes.get(key)
+            if column is None:
+                raise InvalidParameter(
+                    f"Invalid order by key '{key}' specified. Valid keys are "
+                    f"{sorted(k for k in searchable.attributes if ' ' not in k)}"
+                )
+            value, missing = column.node, None
+            if column.nullable:
+                missing = Case(None, [(column.node.is_null(), 1)], 0)
+        else:
+            kv = searchable.key_values.get(entity)
+            if kv is None:
+                raise InvalidParameter(f"A {searchable.what} search cannot order by {entity}s")
+            owned = searchable.owned(kv, key)
+            value = kv.table.select(kv.table.value).where(owned)
+            # Rows without the key sort last in either direction, and NaN metrics just before.
+            flag = Case(None, [(kv.table.is_nan, 1)], 0) if kv.numeric else SQL("0")
+            missing = fn.COALESCE(kv.table.select(flag).where(owned), 2)
+        if (entity, key) in seen:
+            raise InvalidParameter(f"order_by contains duplicate field '{key}': {order_by}")
+        seen.add((entity, key))
+        if missing is not None:
+            nodes.append(Ordering(missing, "ASC"))
+        nodes.append(Ordering(value, "ASC" if ascending else "DESC"))
+    nodes.append(searchable.identity.asc())
+    return nodes
