@@ -79,7 +79,7 @@ def setup(settings: dict, models, seeds=()) -> None:
 
 
 def init_app(app: Flask, models, seeds=()) -> None:
-    """Set the database up for the app, with one connection per request."""
+    """Set the database up for the app: a connection for each request's thread."""
     setup(app.config, models, seeds)
 
     @app.before_request
@@ -88,5 +88,8 @@ def init_app(app: Flask, models, seeds=()) -> None:
 
     @app.teardown_request
     def _close(_exc):
-        if not db.is_closed():
+        # A SQLite connection stays open for the thread's next request: opening one costs its
+        # pragmas, and closing the last one checkpoints and removes the WAL file every time.
+        # Other databases hand the connection back (to the pool, where one is configured).
+        if not db.is_closed() and not is_sqlite():
             db.close()
