@@ -61,7 +61,44 @@ def active_secrets(webhook: Webhook, now: int) -> list[str]:
     return [webhook.secret, webhook.previous_secret] if keep_previous else [webhook.secret]
 
 
-def send_once(webhook: Webhook, message_id: str, body: str, *, settings: dict) -> Attempt:
+class KeptConnections:
+    """One sending thread's connections, kept open while receivers allow it (HTTP keep-alive).
+
+    A kept connection stays bound to the address checked when it was opened.
+    """
+
+    def __init__(self):
+        self.open = {}
+
+    def take(self, url: str, settings: dict) -> tuple:
+        """A (connection, reused) pair for `url`'s origin."""
+        parts = urlsplit(url)
+        connection = self.open.pop((parts.scheme, parts.netloc), None)
+        if connection is not None:
+            return connection, True
+        return _new_connection(url, settings), False
+
+    def keep(self, url: str, connection) -> None:
+        parts = urlsplit(url)
+        self.open[(parts.scheme, parts.netloc)] = connection
+
+
+def _new_connection(url: str, settings: dict):
+    return open_connection(
+        url,
+        timeout=settings["PODIUM_WEBHOOK_TIMEOUT"],
+        allowed_networks=settings["PODIUM_WEBHOOK_ALLOWED_NETWORKS"],
+    )
+
+
+def send_once(
+    webhook: Webhook,
+    message_id: str,
+    body: str,
+    *,
+    settings: dict,
+    kept: KeptConnections | None = None,
+) -> Attempt:
     """POST `body` to the webhook once, signed; never raises, never follows redirects."""
     timestamp = int(time.time())
     headers = signed_headers(message_id, timestamp, body, active_secrets(webhook, now_ms()))
@@ -69,15 +106,27 @@ def send_once(webhook: Webhook, message_id: str, body: str, *, settings: dict) -
     parts = urlsplit(webhook.url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     started = time.monotonic()
-    connection = open_connection(
-        webhook.url,
-        timeout=settings["PODIUM_WEBHOOK_TIMEOUT"],
-        allowed_networks=settings["PODIUM_WEBHOOK_ALLOWED_NETWORKS"],
+    connection, reused = (
+        kept.take(webhook.url, settings)
+        if kept
+        else (_new_connection(webhook.url, settings), False)
     )
+    keep_open = False
     try:
-        connection.request("POST", target, body=body.encode(), headers=headers)
-        response = connection.getresponse()
+        try:
+            connection.request("POST", target, body=body.encode(), headers=headers)
+            response = connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            # The receiver closed an idle kept connection; try once on a fresh one.
+            connection.close()
+            connection = _new_connection(webhook.url, settings)
+            connection.request("POST", target, body=body.encode(), headers=headers)
+            response = connection.getresponse()
         snippet = response.read(1024).decode("utf-8", "replace")
+        # Reuse the connection only if the answer was short and the receiver keeps it open.
+        keep_open = kept is not None and not response.will_close and not response.read(1)
         return Attempt(
             response_status=response.status,
             duration_ms=_elapsed_ms(started),
@@ -89,7 +138,10 @@ def send_once(webhook: Webhook, message_id: str, body: str, *, settings: dict) -
     except (OSError, http.client.HTTPException) as error:
         return Attempt(None, _elapsed_ms(started), f"{type(error).__name__}: {error}"[:500])
     finally:
-        connection.close()
+        if keep_open:
+            kept.keep(webhook.url, connection)
+        else:
+            connection.close()
 
 
 def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Delivery]:
@@ -224,6 +276,7 @@ class Dispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.in_flight = 0
         self.outcomes = queue.Queue()  # (delivery, attempt) from the sending threads
+        self.local = threading.local()  # each sending thread's KeptConnections
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -255,9 +308,15 @@ class Dispatcher:
             return []
 
     def _send(self, delivery: Delivery) -> None:
+        if not hasattr(self.local, "kept"):
+            self.local.kept = KeptConnections()
         try:
             attempt = send_once(
-                delivery.webhook, delivery.id, delivery.body, settings=self.settings
+                delivery.webhook,
+                delivery.id,
+                delivery.body,
+                settings=self.settings,
+                kept=self.local.kept,
             )
         except Exception as error:  # a bug, but the delivery must still be accounted for
             log.exception("sending delivery %s failed", delivery.id)

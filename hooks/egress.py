@@ -99,6 +99,8 @@ class _CheckedConnectionMixin:
             check_address(address, self.allowed_networks)
             try:
                 self.sock = socket.create_connection((address, self.port), self.timeout)
+                # As http.client does: no Nagle delay between a request's small packets.
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 break
             except OSError as error:
                 last_error = error
