@@ -289,3 +289,54 @@ def test_receiver_blueprint_hands_each_delivery_on_once():
     forged = client.post("/podium-webhook", data=body + " ", headers=headers)
     assert forged.status_code == 400
     assert handled == ["msg_dup"]
+
+
+def test_kept_connections_are_reused_and_replaced_when_the_receiver_drops_them():
+    """Keep-alive: one connection for many deliveries; a silently dropped one is replaced."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from hooks.dispatcher import KeptConnections
+
+    connections, bodies = [], []
+
+    class KeepAliveHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            connections.append(self.client_address)
+
+        def do_POST(self):
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            # After the second delivery, drop the connection without saying so.
+            self.close_connection = len(bodies) == 2
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        webhook = Webhook(id="w", url=url, secret=SECRET, previous_secret=None)
+        settings = {
+            "PODIUM_WEBHOOK_TIMEOUT": 2,
+            "PODIUM_WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
+        }
+        kept = KeptConnections()
+        statuses = [
+            send_once(
+                webhook, f"msg_{i}", json.dumps({"n": i}), settings=settings, kept=kept
+            ).response_status
+            for i in range(4)
+        ]
+        assert statuses == [204, 204, 204, 204]
+        assert [json.loads(b)["n"] for b in bodies] == [0, 1, 2, 3]
+        assert len(connections) == 2  # one for the first two, a fresh one after the drop
+    finally:
+        server.shutdown()
+        server.server_close()
