@@ -26,7 +26,8 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 
 @contextmanager
-def _postgres_database():
+def postgres_database():
+    """A new PostgreSQL database on the PODIUM_TEST_DATABASE_URL server, dropped afterwards."""
     import psycopg2
 
     name = "podium_test_" + uuid.uuid4().hex[:12]
@@ -47,7 +48,7 @@ def _postgres_database():
 def fresh_database(directory: Path):
     """A new empty database: a SQLite file in `directory`, or a new PostgreSQL database."""
     if POSTGRES_URL:
-        with _postgres_database() as url:
+        with postgres_database() as url:
             yield url
     else:
         yield f"sqlite:///{directory / 'podium.db'}"

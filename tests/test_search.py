@@ -5,11 +5,9 @@ then creates a scratch database of its own there and drops it afterwards).
 """
 
 import base64
-import os
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from conftest import POSTGRES_URL, postgres_database
 
 from registry.db import create_schema, db, open_database
 from registry.errors import InvalidParameter
@@ -29,25 +27,13 @@ from registry.search import (
     registered_model_where,
 )
 
-POSTGRES_URL = os.environ.get("PODIUM_TEST_DATABASE_URL", "")
 PROMPT = "mlflow.prompt.is_prompt"
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    import psycopg2
-
-    name = "podium_search_" + uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(POSTGRES_URL)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/" + name))
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
