@@ -80,16 +80,17 @@ def artifact_path(raw: str, *, allow_root: bool = False) -> str:
             _reject(raw, "absolute paths are not allowed")
         if any(segment.startswith("..") and not segment.strip(". ") for segment in view.split("/")):
             _reject(raw, "'..' is not allowed")
-    if not raw:
+    path = raw[:-1] if raw.endswith("/") else raw  # the client names directories so, at times
+    if not path:
         if allow_root:
             return ""
-        _reject(raw, "it is empty")
-    segments = raw.split("/")
+        _reject(raw, "it names the artifact root")
+    segments = path.split("/")
     if any(segment in ("", ".") for segment in segments):
         _reject(raw, "empty and '.' segments are not allowed")
     if segments[0] == _STAGING:
         _reject(raw, f"'{_STAGING}' is reserved")
-    return raw
+    return path
 
 
 def _reject(raw: str, reason: str):

@@ -9,8 +9,10 @@ import os
 import posixpath
 
 from flask import Blueprint, request, send_file
+from werkzeug.wsgi import get_input_stream
 
 from registry.api.exchange import exchange
+from registry.errors import BadRequest
 from registry.schemas import artifacts as s
 from registry.services import artifacts
 
@@ -22,11 +24,20 @@ _ACTIVE_TYPES = ("text/html", "image/svg+xml", "text/javascript", "application/x
 
 
 def _body_chunks():
-    # Artifacts are exempt from PODIUM_MAX_REQUEST_BYTES, which bounds JSON bodies only.
-    request.max_content_length = None
-    stream = request.stream
+    # Artifacts are exempt from PODIUM_MAX_REQUEST_BYTES, which bounds JSON bodies only. Not
+    # `request.max_content_length = None`: Flask 3.1 reads None as "use the app's limit".
+    stream = get_input_stream(request.environ, max_content_length=None)
+    received = 0
     while chunk := stream.read(CHUNK_SIZE):
+        received += len(chunk)
         yield chunk
+    # gunicorn ends the stream quietly when a client hangs up early: a short body is an error,
+    # raised before the upload is published.
+    if request.content_length is not None and received != request.content_length:
+        raise BadRequest(
+            f"The upload ended after {received} of {request.content_length} bytes; "
+            "nothing was stored."
+        )
 
 
 def streamed(view):
