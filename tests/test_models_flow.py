@@ -182,3 +182,52 @@ def test_version_links_are_checked(mlflow_client, model_name):
     assert mlflow_client.get_model_version_download_uri(model_name, "4") == (
         model.artifact_location
     )
+
+
+def test_logged_models_through_the_client(mlflow_client, model_name):
+    from mlflow.entities import LoggedModelStatus
+
+    experiment_id = mlflow_client.create_experiment(model_name)
+    run_id = mlflow_client.create_run(experiment_id).info.run_id
+    params = {f"p{i:03d}": str(i) for i in range(150)}  # past the 100 sent with the create
+    created = mlflow_client.create_logged_model(
+        experiment_id,
+        name="clf",
+        source_run_id=run_id,
+        params=params,
+        tags={"team": "vision", "stage": "qa"},
+        model_type="sklearn",
+    )
+    assert created.status == LoggedModelStatus.PENDING
+    assert created.artifact_location == (
+        f"mlflow-artifacts:/{experiment_id}/models/{created.model_id}/artifacts"
+    )
+    mlflow_client.set_logged_model_tags(created.model_id, {"team": "audio"})
+    mlflow_client.delete_logged_model_tag(created.model_id, "stage")
+    ready = mlflow_client.finalize_logged_model(created.model_id, LoggedModelStatus.READY)
+    assert ready.status == LoggedModelStatus.READY
+    fetched = mlflow_client.get_logged_model(created.model_id)
+    assert (fetched.params, fetched.tags) == (params, {"team": "audio"})
+    assert (fetched.model_type, fetched.source_run_id) == ("sklearn", run_id)
+
+    other = mlflow_client.create_logged_model(experiment_id, name="other")
+    unnamed = mlflow_client.create_logged_model(experiment_id)
+    assert unnamed.name and unnamed.name not in ("clf", "other")
+
+    def names(**search):
+        return [m.name for m in mlflow_client.search_logged_models([experiment_id], **search)]
+
+    assert names(filter_string="name = 'clf'") == ["clf"]
+    assert names(filter_string=f"source_run_id = '{run_id}' AND tags.team = 'audio'") == ["clf"]
+    assert names(filter_string="params.p007 = '7'") == ["clf"]
+    ordered = names(order_by=[{"field_name": "name", "ascending": False}])
+    assert ordered == sorted(["clf", "other", unnamed.name], reverse=True)
+
+    mlflow_client.delete_logged_model(other.model_id)
+    with pytest.raises(MlflowException) as error:
+        mlflow_client.get_logged_model(other.model_id)
+    assert error.value.error_code == MISSING
+    assert "other" not in names()
+    with pytest.raises(MlflowException) as error:
+        mlflow_client.search_logged_models([experiment_id], filter_string="name = 'a' OR 1")
+    assert error.value.error_code == INVALID
