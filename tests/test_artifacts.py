@@ -172,17 +172,20 @@ def test_interrupted_upload_leaves_nothing_behind(shared_server):
     target = shared_server.workdir / "artifacts/3/r/artifacts/model.bin"
     assert requests.put(f"{url}/3/r/artifacts/model.bin", data=b"complete").status_code == 200
 
-    for path in ("3/r/artifacts/model.bin", "3/r/artifacts/new.bin"):
+    sized = f"Content-Length: {8 * MiB}\r\n\r\n".encode() + b"\x00" * MiB  # an eighth of it
+    chunked = b"Transfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"\x00" * MiB + b"\r\n"
+    for path, headers_and_body in (
+        ("3/r/artifacts/model.bin", sized),
+        ("3/r/artifacts/new.bin", sized),
+        ("3/r/artifacts/new.bin", chunked),  # no terminating zero-length chunk
+    ):
         host, port = urlsplit(shared_server.url).netloc.split(":")
         with socket.create_connection((host, int(port)), timeout=30) as sock:
-            sock.sendall(
-                f"PUT {ARTIFACTS}/{path} HTTP/1.1\r\nHost: {host}\r\n"
-                f"Content-Length: {8 * MiB}\r\n\r\n".encode()
-            )
-            sock.sendall(b"\x00" * MiB)  # an eighth of the promised body, then hang up
-            sock.shutdown(socket.SHUT_WR)
+            sock.sendall(f"PUT {ARTIFACTS}/{path} HTTP/1.1\r\nHost: {host}\r\n".encode())
+            sock.sendall(headers_and_body)
+            sock.shutdown(socket.SHUT_WR)  # hang up before the body is complete
             answer = sock.makefile("rb").read()
-        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
         assert b"nothing was stored" in answer
         assert _staging(shared_server) == []
 

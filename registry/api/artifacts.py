@@ -28,11 +28,16 @@ def _body_chunks():
     # `request.max_content_length = None`: Flask 3.1 reads None as "use the app's limit".
     stream = get_input_stream(request.environ, max_content_length=None)
     received = 0
-    while chunk := stream.read(CHUNK_SIZE):
+    while True:
+        try:
+            chunk = stream.read(CHUNK_SIZE)
+        except OSError:  # gunicorn's NoMoreData: a chunked body cut off by a hang-up
+            raise BadRequest("The upload was cut off; nothing was stored.") from None
+        if not chunk:
+            break
         received += len(chunk)
         yield chunk
-    # gunicorn ends the stream quietly when a client hangs up early: a short body is an error,
-    # raised before the upload is published.
+    # With a Content-Length, gunicorn ends the stream quietly when the client hangs up early.
     if request.content_length is not None and received != request.content_length:
         raise BadRequest(
             f"The upload ended after {received} of {request.content_length} bytes; "
