@@ -245,7 +245,7 @@ def where(searchable: Searchable, filter_string: str | None) -> Node | None:
 # --- ordering --------------------------------------------------------------------------------
 
 
-def _order_key(searchable: Searchable, clause: str) -> tuple[str, str, bool]:
+def _order_key(clause: str) -> tuple[str, str, bool]:
     """Parse `<identifier> [ASC|DESC]` into (entity, key, ascending)."""
     tokens = search._tokenize(clause)
     if not tokens or len(tokens) > 2 or tokens[0].kind != "ident":
@@ -262,7 +262,7 @@ def ordering(searchable: Searchable, order_by: list[str]) -> list[Ordering | Nod
     """ORDER BY nodes: the given clauses (or the default), then the row id as tie-breaker."""
     nodes, seen = [], set()
     for clause in order_by or searchable.default_order:
-        entity, key, ascending = _order_key(searchable, clause)
+        entity, key, ascending = _order_key(clause)
         if entity == "attribute":
             column = searchable.attributes.get(key)
             if column is None:
