@@ -1,4 +1,4 @@
-"""The `podium` command: serve the registry under gunicorn, or run the webhook dispatcher."""
+"""The `podium` command: serve, deliver webhooks, migrate and check the database."""
 
 import argparse
 import logging
@@ -6,22 +6,27 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import Application
 
 from registry.config import SETTINGS, load_settings
-from registry.serving import gunicorn_settings
+
+# The commented gunicorn configuration; deploy/gunicorn.conf.py links to the same file.
+GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_config.py")
 
 
-class PodiumServer(BaseApplication):
-    """gunicorn, configured in code, serving create_app()."""
+class PodiumServer(Application):
+    """gunicorn with Podium's configuration file and command-line overrides: create_app()."""
 
-    def __init__(self, settings: dict):
-        self.settings = settings
+    def __init__(self, overrides: dict):
+        self.overrides = overrides
         super().__init__()
 
     def load_config(self):
-        for key, value in self.settings.items():
+        # Read afresh on every (re)load, like `gunicorn -c`: a SIGHUP picks up changed variables.
+        self.load_config_from_file(str(GUNICORN_CONFIG))
+        for key, value in self.overrides.items():
             self.cfg.set(key, value)
 
     def load(self):
@@ -37,8 +42,8 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `podium` console script."""
+def build_parser() -> argparse.ArgumentParser:
+    """Every `podium` command and option."""
     parser = argparse.ArgumentParser(prog="podium", description="Podium model registry")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
@@ -59,13 +64,57 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    database = commands.add_parser("db", help="schema and health of PODIUM_DATABASE_URL")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="apply missing schema migrations")
+    database_commands.add_parser(
+        "check",
+        help="report settings, schema version and row counts; exit 1 unless ready to serve",
+    )
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `podium` console script."""
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
-        settings = gunicorn_settings(host=args.host, port=args.port, workers=args.workers)
-        PodiumServer(settings).run()
+        PodiumServer(_serve_overrides(args)).run()
     elif args.command == "worker":
         run_worker(parent_pid=args.parent_pid)
+    elif args.command == "db":
+        return run_db_command(args.db_command)
+    return 0
+
+
+def _serve_overrides(args) -> dict:
+    """gunicorn settings named on the command line, which win over the configuration file."""
+    overrides = {}
+    if args.host or args.port:
+        settings = load_settings()
+        overrides["bind"] = (
+            f"{args.host or settings['PODIUM_HOST']}:{args.port or settings['PODIUM_PORT']}"
+        )
+    if args.workers:
+        overrides["workers"] = args.workers
+    return overrides
+
+
+def run_db_command(command: str) -> int:
+    """`podium db upgrade` and `podium db check`."""
+    from registry import db
+    from registry.db_check import check_database
+    from registry.migrations import SchemaTooNew
+    from registry.tables import ALL_TABLES, SEEDS
+
+    settings = load_settings()
+    if command == "check":
+        return 0 if check_database(settings, ALL_TABLES) else 1
+    try:
+        before, after = db.setup(settings, ALL_TABLES, SEEDS)
+    except SchemaTooNew as error:
+        print(f"podium: {error}", file=sys.stderr)
+        return 1
+    print(f"schema version {after}" + (f" (was {before})" if before != after else ": up to date"))
     return 0
 
 

@@ -26,6 +26,20 @@ SETTINGS = {
     "HOST": ("127.0.0.1", str, "address `podium serve` binds to"),
     "PORT": (5000, int, "port `podium serve` binds to"),
     "WORKERS": (2, int, "gunicorn worker processes"),
+    "WORKER_CLASS": ("sync", str, "gunicorn worker class: sync, or gthread with PODIUM_THREADS"),
+    "THREADS": (1, int, "threads per worker (gthread workers)"),
+    "WORKER_TIMEOUT": (120, int, "seconds before gunicorn replaces a silent worker"),
+    "GRACEFUL_TIMEOUT": (30, int, "seconds in-flight requests get to finish on shutdown"),
+    "FORWARDED_ALLOW_IPS": (
+        "127.0.0.1,::1",
+        str,
+        "proxies trusted for X-Forwarded-* headers (comma-separated, or *)",
+    ),
+    "DATABASE_POOL_SIZE": (
+        8,
+        int,
+        "PostgreSQL connections each process keeps for reuse (0: connect per request)",
+    ),
     "MAX_REQUEST_BYTES": (
         16 * 1024 * 1024,
         int,

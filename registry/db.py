@@ -1,10 +1,12 @@
 """The database: one proxy for every model, opened per request, configured from a URL."""
 
 import os
+from contextlib import contextmanager
 
 from flask import Flask
 from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse import db_url
+from playhouse.pool import PooledDatabase
 
 db = DatabaseProxy()
 
@@ -12,8 +14,19 @@ db = DatabaseProxy()
 _SCHEMA_LOCK_ID = 0x50_6F_64_69_75_6D
 
 
-def open_database(url: str, *, busy_timeout_ms: int = 30000) -> Database:
-    """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL."""
+# Pooled PostgreSQL connections: recycled after this many seconds, so a server-side idle timeout
+# or a failover never hands out a long-dead connection; a process needing more than its pool
+# waits this long for one to come back before the request fails.
+_POOL_STALE_SECONDS = 300
+_POOL_WAIT_SECONDS = 30
+
+
+def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0) -> Database:
+    """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL.
+
+    With `pool_size` > 0, PostgreSQL connections are pooled per process: closing one (at the end
+    of each request) returns it to the pool instead of ending the session.
+    """
     if url.startswith("sqlite:"):
         return db_url.connect(
             url,
@@ -28,7 +41,15 @@ def open_database(url: str, *, busy_timeout_ms: int = 30000) -> Database:
             # a read-to-write upgrade; they queue on busy_timeout instead.
             lock_type="IMMEDIATE",
         )
-    if url.startswith(("postgres:", "postgresql:", "postgresql+pool:")):
+    if url.startswith(("postgres:", "postgresql:")) and pool_size > 0:
+        scheme, rest = url.split(":", 1)
+        return db_url.connect(
+            f"{scheme}+pool:{rest}",
+            max_connections=pool_size,
+            stale_timeout=_POOL_STALE_SECONDS,
+            timeout=_POOL_WAIT_SECONDS,
+        )
+    if url.startswith(("postgres:", "postgresql:", "postgres+pool:", "postgresql+pool:")):
         return db_url.connect(url)
     raise ValueError(f"unsupported PODIUM_DATABASE_URL {url!r}: use sqlite:/// or postgresql://")
 
@@ -47,35 +68,55 @@ def reading():
     return db.atomic("DEFERRED") if is_sqlite() else db.atomic()
 
 
-def create_schema(models, seeds=()) -> None:
-    """Create missing tables, then run each seed, safely when several processes start at once."""
+@contextmanager
+def schema_lock():
+    """One transaction that only one process at a time may hold: for changing the schema.
+
+    SQLite: the transaction is IMMEDIATE, so it holds the database's write lock. PostgreSQL: a
+    transaction-scoped advisory lock, released at commit or rollback.
+    """
     with db.connection_context():
         with db.atomic():
             if not is_sqlite():
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_ID,))
-            db.create_tables(models, safe=True)
-            for seed in seeds:  # rows that must always exist, e.g. the Default experiment
-                seed()
+            yield
+
+
+def create_schema(models, seeds=()) -> None:
+    """Create missing tables, then run each seed, safely when several processes start at once."""
+    with schema_lock():
+        db.create_tables(models, safe=True)
+        for seed in seeds:  # rows that must always exist, e.g. the Default experiment
+            seed()
 
 
 def _forget_inherited_connection() -> None:
     # A connection opened before a fork must not be shared with the child: drop it unclosed.
+    # (Not dispose(): it takes locks that another thread of the parent may have held.)
     if db.obj is not None:
         db.obj._state.reset()
+        if isinstance(db.obj, PooledDatabase):  # the pooled ones belong to the parent too
+            db.obj._connections, db.obj._in_use = [], {}
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connection)
 
 
-def setup(settings: dict, models, seeds=()) -> None:
-    """Point the proxy at the configured database; create missing tables and seed rows."""
+def setup(settings: dict, models, seeds=()) -> tuple[int, int]:
+    """Point the proxy at the configured database; bring its schema up to date; seed rows.
+
+    Returns the schema version before and after.
+    """
+    from registry import migrations  # imports the models, which import this module
+
     db.initialize(
         open_database(
             settings["PODIUM_DATABASE_URL"],
             busy_timeout_ms=settings["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
+            pool_size=settings.get("PODIUM_DATABASE_POOL_SIZE", 0),
         )
     )
-    create_schema(models, seeds)
+    return migrations.upgrade(models, seeds)
 
 
 def init_app(app: Flask, models, seeds=()) -> None:

@@ -19,6 +19,9 @@ import pytest
 import requests
 
 POSTGRES_URL = os.environ.get("PODIUM_TEST_DATABASE_URL", "")
+# Where tests that need PostgreSQL whatever the suite's backend (several hosts, moving between
+# backends) look for a server when PODIUM_TEST_DATABASE_URL is not set.
+LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # The MLflow client retries 5xx for minutes by default; a test must see the first answer.
 os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
@@ -26,17 +29,18 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 
 @contextmanager
-def postgres_database():
-    """A new PostgreSQL database on the PODIUM_TEST_DATABASE_URL server, dropped afterwards."""
+def postgres_database(server_url: str = ""):
+    """A new PostgreSQL database on `server_url` (default PODIUM_TEST_DATABASE_URL), dropped after."""
     import psycopg2
 
+    server_url = server_url or POSTGRES_URL
     name = "podium_test_" + uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(POSTGRES_URL)
+    admin = psycopg2.connect(server_url)
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
-        parts = urlsplit(POSTGRES_URL)
+        parts = urlsplit(server_url)
         yield urlunsplit(parts._replace(path="/" + name))
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -52,6 +56,27 @@ def fresh_database(directory: Path):
             yield url
     else:
         yield f"sqlite:///{directory / 'podium.db'}"
+
+
+def reachable_postgres() -> str:
+    """PODIUM_TEST_DATABASE_URL, else a local server if one answers; "" when there is none."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES_URL or LOCAL_POSTGRES_URL, connect_timeout=3).close()
+    except psycopg2.OperationalError:
+        return ""
+    return POSTGRES_URL or LOCAL_POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_database_url():
+    """A new PostgreSQL database whichever backend the suite runs on; skips if none answers."""
+    server = reachable_postgres()
+    if not server:
+        pytest.skip(f"needs PostgreSQL: none at PODIUM_TEST_DATABASE_URL or {LOCAL_POSTGRES_URL}")
+    with postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+../registry/gunicorn_config.py

@@ -1,0 +1,78 @@
+"""Podium's gunicorn configuration: every setting, where its value comes from, and why.
+
+This is a gunicorn configuration file (module-level names, read by `gunicorn -c`). It lives in
+the package so that `podium serve` loads it from any install, editable or not;
+deploy/gunicorn.conf.py is a symbolic link to it, for `gunicorn -c deploy/gunicorn.conf.py
+wsgi:app`. One file behind both entry points, so they cannot drift apart. Values come from
+PODIUM_* environment variables (registry/config.py); `podium serve --host/--port/--workers`
+override the matching ones.
+"""
+
+import os
+
+from registry.config import load_settings
+from registry.serving import no_dispatcher, start_dispatcher, stop_dispatcher
+
+_settings = load_settings()
+
+# Where to listen (PODIUM_HOST:PODIUM_PORT). Behind a load balancer or in a container, bind
+# 0.0.0.0; on one host behind a local reverse proxy, keep 127.0.0.1.
+bind = f"{_settings['PODIUM_HOST']}:{_settings['PODIUM_PORT']}"
+
+# Worker processes (PODIUM_WORKERS). Requests are short and database-bound; roughly two per core
+# is a good start. Every worker opens its own database connections after the fork.
+workers = _settings["PODIUM_WORKERS"]
+
+# Worker class (PODIUM_WORKER_CLASS): "sync" handles one request per process, the simplest and
+# the right choice for SQLite, whose writes serialise anyway. "gthread" (with PODIUM_THREADS)
+# adds threads per process for slow clients and large artifact transfers; each thread gets its
+# own connection from the pool.
+worker_class = _settings["PODIUM_WORKER_CLASS"]
+
+# Threads per worker (PODIUM_THREADS); only gthread workers use more than one.
+threads = _settings["PODIUM_THREADS"]
+
+# Build the app in each worker, never in the master: no database connection crosses a fork.
+preload_app = False
+
+# Seconds a worker may go silent before the master replaces it (PODIUM_WORKER_TIMEOUT): long
+# enough for a large artifact upload on a slow link, short enough that a hung worker is reaped.
+timeout = _settings["PODIUM_WORKER_TIMEOUT"]
+
+# Graceful shutdown (PODIUM_GRACEFUL_TIMEOUT): on SIGTERM the master stops accepting, and
+# workers get this long to finish in-flight requests before they are killed. Keep the service
+# manager's stop timeout (systemd TimeoutStopSec, Kubernetes terminationGracePeriodSeconds)
+# above it.
+graceful_timeout = _settings["PODIUM_GRACEFUL_TIMEOUT"]
+
+# Seconds an idle keep-alive connection stays open; above a load balancer's idle timeout it
+# would make the balancer reuse connections gunicorn already closed, so keep it short.
+keepalive = 5
+
+# Access log to stdout ("-"), for the service manager or container runtime to collect;
+# PODIUM_ACCESS_LOG names a file instead, and PODIUM_ACCESS_LOG="" turns it off.
+accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
+
+# Errors and lifecycle messages to stderr, likewise collected by the service manager.
+errorlog = "-"
+
+# Proxies whose X-Forwarded-For/-Proto headers are trusted (PODIUM_FORWARDED_ALLOW_IPS,
+# comma-separated). "*" only when nothing but the load balancer can reach the workers.
+forwarded_allow_ips = _settings["PODIUM_FORWARDED_ALLOW_IPS"]
+
+# The workers' heartbeat files: on a RAM disk when there is one, because a container's overlay
+# filesystem can stall the heartbeat and get healthy workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+# Name the processes "podium" in ps and top (when setproctitle is installed).
+proc_name = "podium"
+
+# gunicorn 25.1+ opens a control socket at $HOME/.gunicorn/gunicorn.ctl: every instance a user
+# runs on one host would share that path, and a read-only home (containers, systemd's
+# ProtectHome) breaks it. Podium is managed with signals through its service manager instead.
+control_socket_disable = True
+
+# The webhook dispatcher, started by the master once the workers are listening and stopped when
+# it exits (PODIUM_DISPATCHER=false leaves delivery to separate `podium worker` processes).
+when_ready = start_dispatcher if _settings["PODIUM_DISPATCHER"] else no_dispatcher
+on_exit = stop_dispatcher

@@ -1,0 +1,107 @@
+"""PostgreSQL for scale-out: pooled connections, returned after each request, never shared."""
+
+import os
+
+import psycopg2
+import pytest
+import requests
+from peewee import PostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+from registry.db import db, open_database
+
+
+def test_postgres_urls_open_a_pool_unless_the_pool_size_is_zero():
+    url = "postgresql://podium@db.internal:5432/podium"
+    pooled = open_database(url, pool_size=4)
+    assert isinstance(pooled, PooledPostgresqlDatabase)
+    assert pooled._max_connections == 4
+    assert (pooled.database, pooled.connect_params["host"]) == ("podium", "db.internal")
+    plain = open_database(url, pool_size=0)
+    assert type(plain) is PostgresqlDatabase
+
+
+def _sessions(database_url: str) -> list[int]:
+    """Backend pids of the sessions connected to the database (the checker's excluded)."""
+    with psycopg2.connect(database_url) as checker, checker.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return sorted(pid for (pid,) in cursor.fetchall())
+
+
+def _app(database_url, tmp_path, pool_size):
+    from registry import create_app
+
+    return create_app(
+        {
+            "PODIUM_DATABASE_URL": database_url,
+            "PODIUM_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
+            "PODIUM_DATABASE_POOL_SIZE": pool_size,
+        }
+    )
+
+
+def test_requests_reuse_one_pooled_connection(postgres_database_url, tmp_path):
+    client = _app(postgres_database_url, tmp_path, pool_size=4).test_client()
+    seen = set()
+    for i in range(10):
+        created = client.post("/api/2.0/mlflow/registered-models/create", json={"name": f"m{i}"})
+        assert created.status_code == 200
+        assert db.is_closed()  # handed back at the end of the request...
+        seen.update(_sessions(postgres_database_url))
+    assert len(seen) == 1  # ...and the same session served every request
+    db.obj.close_all()
+
+
+def test_without_a_pool_each_request_connects_and_disconnects(postgres_database_url, tmp_path):
+    client = _app(postgres_database_url, tmp_path, pool_size=0).test_client()
+    assert client.get("/health").status_code == 200
+    assert _sessions(postgres_database_url) == []
+
+
+def test_a_forked_child_never_uses_the_parents_pooled_connection(postgres_database_url):
+    db.initialize(open_database(postgres_database_url, pool_size=2))
+    with db.connection_context():
+        parent_pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    # The connection now idles in the parent's pool.
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            with db.connection_context():
+                pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+            os.write(write, str(pid).encode())
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    child_pid = int(os.read(read, 32))
+    assert child_pid != parent_pid
+    with db.connection_context():  # the parent's pooled session survived the child
+        assert db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] == parent_pid
+    db.obj.close_all()
+
+
+def test_gunicorn_workers_hold_one_pooled_connection_each(postgres_database_url, tmp_path):
+    from conftest import LiveServer
+
+    server = LiveServer(postgres_database_url, tmp_path, workers=2).start()
+    try:
+        for i in range(40):
+            response = requests.post(
+                server.url + "/api/2.0/mlflow/registered-models/create", json={"name": f"m{i}"}
+            )
+            assert response.status_code == 200
+        # Workers keep their pooled session between requests (without a pool only the
+        # dispatcher would be connected now), and hold one each, however many requests.
+        assert 2 <= len(_sessions(postgres_database_url)) <= 3
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_open():
+    yield
+    if db.obj is not None and not db.is_closed():
+        db.close()
