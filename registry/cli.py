@@ -1,4 +1,4 @@
-"""The `podium` command: serve, deliver webhooks, migrate and check the database."""
+"""The `podium` command: serve, deliver webhooks, migrate and check the database, export, import."""
 
 import argparse
 import logging
@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="report settings, schema version and row counts; exit 1 unless ready to serve",
     )
+    export = commands.add_parser("export", help="write the whole registry to a directory")
+    export.add_argument("directory", type=Path, help="a new or empty directory")
+    load = commands.add_parser("import", help="load an export into an empty database")
+    load.add_argument("directory", type=Path, help="a directory written by `podium export`")
     return parser
 
 
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(parent_pid=args.parent_pid)
     elif args.command == "db":
         return run_db_command(args.db_command)
+    else:
+        return run_transfer(args.command, args.directory)
     return 0
 
 
@@ -115,6 +121,28 @@ def run_db_command(command: str) -> int:
         print(f"podium: {error}", file=sys.stderr)
         return 1
     print(f"schema version {after}" + (f" (was {before})" if before != after else ": up to date"))
+    return 0
+
+
+def run_transfer(command: str, directory: Path) -> int:
+    """`podium export DIR` and `podium import DIR`, on PODIUM_DATABASE_URL."""
+    from registry import db, transfer
+    from registry.tables import ALL_TABLES, SEEDS
+
+    settings = load_settings()
+    try:
+        if command == "export":
+            db.setup(settings, ALL_TABLES, SEEDS)
+            manifest = transfer.export_registry(directory, ALL_TABLES)
+        else:
+            db.setup(settings, ALL_TABLES)  # the schema, without seed rows: the export has them
+            manifest = transfer.import_registry(directory, ALL_TABLES, SEEDS)
+    except transfer.TransferError as error:
+        print(f"podium {command}: {error}", file=sys.stderr)
+        return 1
+    rows = sum(table["rows"] for table in manifest["tables"])
+    verb = "exported to" if command == "export" else "imported from"
+    print(f"{rows} rows in {len(manifest['tables'])} tables {verb} {directory}")
     return 0
 
 
