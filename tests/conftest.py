@@ -30,7 +30,7 @@ os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 @contextmanager
 def postgres_database(server_url: str = ""):
-    """A new PostgreSQL database on `server_url` (default PODIUM_TEST_DATABASE_URL), dropped after."""
+    """A new database on `server_url` (default: PODIUM_TEST_DATABASE_URL), dropped afterwards."""
     import psycopg2
 
     server_url = server_url or POSTGRES_URL
@@ -160,6 +160,19 @@ class LiveServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def dispatcher_pid(self) -> int:
+        """The pid of the webhook dispatcher (`podium worker`) this server's master started."""
+        master = self.process.pid
+        for entry in Path("/proc").iterdir():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):  # not a process, or gone meanwhile
+                continue
+            if parent == master and b"worker" in command and str(master).encode() in command:
+                return int(entry.name)
+        raise RuntimeError("this server runs no dispatcher")
 
     def kill(self) -> None:
         """SIGKILL every process of the server at once: no shutdown code runs."""

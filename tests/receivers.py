@@ -7,9 +7,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    """Answers each POST with the next planned (status, headers), 200 once the plan runs out."""
+    """Answers each POST with the next planned (status, headers), 200 once the plan runs out.
 
-    def __init__(self):
+    With `delay`, each answer comes that many seconds after the request arrived (and was
+    recorded): a slow receiver, which keeps deliveries in flight.
+    """
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
         self.received = []  # (headers dict, body bytes, arrival time)
         self.plan = []
         self.condition = threading.Condition()
@@ -22,6 +27,7 @@ class Receiver:
                     receiver.received.append((dict(self.headers), body, time.time()))
                     status, headers = receiver.plan.pop(0) if receiver.plan else (200, {})
                     receiver.condition.notify_all()
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)

@@ -89,30 +89,6 @@ def test_settings_come_from_the_environment_and_the_command_line_wins(monkeypatc
     assert cfg.when_ready is no_dispatcher
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of the processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:  # exited meanwhile
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append((int(entry.name), command.strip()))
-    return found
-
-
-def dispatcher_of(server) -> int:
-    """The pid of the `podium worker` dispatcher a live server's master started."""
-    for pid, command in _children(server.process.pid):
-        if f"worker --parent-pid {server.process.pid}" in command:
-            return pid
-    raise AssertionError("the server runs no dispatcher")
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -134,7 +110,7 @@ def test_podium_serve_runs_the_worker_class_the_environment_names(live_server_fa
 
 
 def test_sigterm_finishes_in_flight_requests_then_stops_workers_and_dispatcher(live_server):
-    dispatcher = dispatcher_of(live_server)
+    dispatcher = live_server.dispatcher_pid()
     body = b"x" * 200_000
     upload = socket.create_connection(("127.0.0.1", live_server.port))
     upload.sendall(
