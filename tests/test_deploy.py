@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -101,8 +102,6 @@ def test_podium_serve_runs_the_worker_class_the_environment_names(live_server_fa
     server = live_server_factory(
         workers=1, env={"PODIUM_WORKER_CLASS": "gthread", "PODIUM_THREADS": "4"}
     )
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: requests.get(server.url + "/health").text, range(16)))
     assert answers == ["OK"] * 16
