@@ -3,6 +3,8 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from peewee import Tuple, fn
+
 from registry.db import locked
 from registry.errors import ResourceDoesNotExist
 from registry.models import (
@@ -39,6 +41,15 @@ def find_version(model: RegisteredModel, version: int) -> ModelVersion:
     return found
 
 
+def with_models(versions: list[ModelVersion]) -> list[ModelVersion]:
+    """Attach each version's registered model, in one query for the whole batch."""
+    ids = {v.model_id for v in versions}
+    models = {m.id: m for m in RegisteredModel.select().where(RegisteredModel.id.in_(ids))}
+    for version in versions:
+        version.model = models[version.model_id]
+    return versions
+
+
 def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
     """Attach tag_list and alias_names to each version, in two queries for the whole batch."""
     versions = list(versions)
@@ -65,20 +76,20 @@ def latest_versions(models: list[RegisteredModel], stages=STAGES) -> dict[int, l
     if not models:
         return {}
     by_id = {m.id: m for m in models}
-    rows = ModelVersion.select().where(
-        ModelVersion.model.in_(list(by_id)) & ModelVersion.current_stage.in_(list(stages))
+    # The (model, stage, version) index answers this without reading every version.
+    highest = (
+        ModelVersion.select(ModelVersion.model, fn.MAX(ModelVersion.version).alias("top"))
+        .where(ModelVersion.model.in_(list(by_id)) & ModelVersion.current_stage.in_(list(stages)))
+        .group_by(ModelVersion.model, ModelVersion.current_stage)
     )
-    highest = {}
-    for version in rows:
-        key = (version.model_id, version.current_stage)
-        if key not in highest or version.version > highest[key].version:
-            highest[key] = version
+    wanted = [(row.model_id, row.top) for row in highest]
     found = defaultdict(list)
-    for (model_id, _stage), version in sorted(
-        highest.items(), key=lambda item: (item[0][0], STAGES.index(item[0][1]))
-    ):
-        version.model = by_id[model_id]
-        found[model_id].append(version)
+    if not wanted:
+        return found
+    rows = ModelVersion.select().where(Tuple(ModelVersion.model, ModelVersion.version).in_(wanted))
+    for version in sorted(rows, key=lambda v: (v.model_id, STAGES.index(v.current_stage))):
+        version.model = by_id[version.model_id]
+        found[version.model_id].append(version)
     with_version_details(v for vs in found.values() for v in vs)
     return found
 
