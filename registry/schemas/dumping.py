@@ -19,8 +19,11 @@ def dumper(schema: Schema) -> Callable[[object], dict]:
     """A function returning what `schema.dump(obj)` would, for a response schema."""
     if schema._hooks.get("pre_dump") or schema._hooks.get("post_dump") or schema.many:
         return schema.dump
+    # (key, attribute, writer, computed): a Function field computes from the whole object.
     writers = [
-        (field.data_key or name, field.attribute or name, field, _writer(field))
+        (field.data_key or name, field.attribute or name, _writer(field), False)
+        if not isinstance(field, fields.Function)
+        else (field.data_key or name, None, field.serialize_func, True)
         for name, field in schema.dump_fields.items()
     ]
     # A schema that decides itself where values come from is asked; others are read directly.
@@ -33,9 +36,9 @@ def dumper(schema: Schema) -> Callable[[object], dict]:
 
     def dump(obj) -> dict:
         out = {}
-        for key, attribute, field, write in writers:
-            if isinstance(field, fields.Function):  # computed from the whole object
-                out[key] = field.serialize_func(obj)
+        for key, attribute, write, computed in writers:
+            if computed:
+                out[key] = write(obj)
                 continue
             value = read(obj, attribute)
             if value is not _MISSING:
