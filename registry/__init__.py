@@ -36,9 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
-    app.register_blueprint(registry_api.bp, url_prefix="/api/2.0/mlflow")
-    app.register_blueprint(registry_api.bp, url_prefix="/ajax-api/2.0/mlflow", name="registry_ui")
     for area, prefix in (
+        (registry_api, "/2.0/mlflow"),
         (tracking, "/2.0/mlflow"),
         (logged_models, "/2.0/mlflow"),
         (artifacts, "/2.0/mlflow-artifacts"),
