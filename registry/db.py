@@ -1,6 +1,8 @@
 """The database: one proxy for every model, opened per request, configured from a URL."""
 
+import fcntl
 import os
+import threading
 from contextlib import contextmanager
 
 from flask import Flask
@@ -21,6 +23,64 @@ _POOL_STALE_SECONDS = 300
 _POOL_WAIT_SECONDS = 30
 
 
+class QueuedWritersSqliteDatabase(SqliteDatabase):
+    """SQLite whose write transactions queue on an OS file lock before taking SQLite's.
+
+    SQLite's busy handler polls: a writer finding the lock taken sleeps 1, 2, 5, ... up to 100 ms
+    between tries, so under contention most of its wait is sleep and tail latency reaches
+    hundreds of milliseconds. Queued on flock() instead, the next writer wakes the moment the
+    previous one commits. The busy timeout remains the backstop (other programs, backups).
+    """
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._lock_path = f"{database}-writers"
+        self._threads = threading.Lock()  # flock does not separate threads of one process
+        self._file = None
+        self._file_pid = None
+        self._holding = threading.local()
+
+    def begin(self, lock_type=None):
+        queued = (lock_type or self._lock_type) == "IMMEDIATE"
+        if queued:
+            self._enter_queue()
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self._leave_queue()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._leave_queue()
+
+    def _enter_queue(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._file_pid != os.getpid():  # a lock file inherited across fork is shared
+                self._file = open(self._lock_path, "a")  # noqa: SIM115 - kept for the process
+                self._file_pid = os.getpid()
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._holding.queued = True
+
+    def _leave_queue(self) -> None:
+        if getattr(self._holding, "queued", False):
+            self._holding.queued = False
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._threads.release()
+
+
 def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0) -> Database:
     """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL.
 
@@ -28,8 +88,8 @@ def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0)
     of each request) returns it to the pool instead of ending the session.
     """
     if url.startswith("sqlite:"):
-        return db_url.connect(
-            url,
+        return QueuedWritersSqliteDatabase(
+            db_url.parse(url)["database"],
             # busy_timeout first: the WAL switch itself may have to wait for another process.
             pragmas=(
                 ("busy_timeout", busy_timeout_ms),

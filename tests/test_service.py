@@ -38,6 +38,37 @@ def test_writes_take_the_sqlite_write_lock_up_front(app):
         other.close()
 
 
+def test_writers_queue_on_a_file_lock_and_readers_do_not(app):
+    """Write transactions hold the writers' file lock (so others wait in the kernel, not in
+    SQLite's sleeping busy handler); read transactions and committed writes leave it free."""
+    if not is_sqlite():
+        pytest.skip("SQLite locking")
+    import fcntl
+
+    path = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-writers"
+
+    def lock_is_free() -> bool:
+        with open(path, "a") as other:  # a separate open file, as another process has
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(other, fcntl.LOCK_UN)
+            return True
+
+    from registry.db import reading
+
+    with db.connection_context():
+        with db.atomic():
+            assert not lock_is_free()
+        assert lock_is_free()
+        with reading():
+            assert lock_is_free()
+        with pytest.raises(RuntimeError), db.atomic():
+            raise RuntimeError("rolled back")
+        assert lock_is_free()
+
+
 def test_no_connection_crosses_a_fork(app):
     db.connect(reuse_if_open=True)
     read, write = os.pipe()
