@@ -50,19 +50,22 @@ def with_models(versions: list[ModelVersion]) -> list[ModelVersion]:
     return versions
 
 
+def key_values(table, owner_field: str, ids: list) -> dict:
+    """{owner id: [{"key", "value"}, ...]} sorted by key, in one query (tags, params)."""
+    found = defaultdict(list)
+    owner = getattr(table, owner_field)
+    for row in table.select().where(owner.in_(ids)).order_by(table.key):
+        found[getattr(row, owner_field + "_id")].append({"key": row.key, "value": row.value})
+    return found
+
+
 def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
     """Attach tag_list and alias_names to each version, in two queries for the whole batch."""
     versions = list(versions)
     if not versions:
         return versions
     ids = [v.id for v in versions]
-    tags, aliases = defaultdict(list), defaultdict(list)
-    for tag in (
-        ModelVersionTag.select()
-        .where(ModelVersionTag.version.in_(ids))
-        .order_by(ModelVersionTag.key)
-    ):
-        tags[tag.version_id].append({"key": tag.key, "value": tag.value})
+    tags, aliases = key_values(ModelVersionTag, "version", ids), defaultdict(list)
     for alias in Alias.select().where(Alias.version.in_(ids)).order_by(Alias.alias):
         aliases[alias.version_id].append(alias.alias)
     for version in versions:
@@ -100,13 +103,7 @@ def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredMode
     if not models:
         return models
     ids = [m.id for m in models]
-    tags, aliases = defaultdict(list), defaultdict(list)
-    for tag in (
-        RegisteredModelTag.select()
-        .where(RegisteredModelTag.model.in_(ids))
-        .order_by(RegisteredModelTag.key)
-    ):
-        tags[tag.model_id].append({"key": tag.key, "value": tag.value})
+    tags, aliases = key_values(RegisteredModelTag, "model", ids), defaultdict(list)
     alias_rows = (
         Alias.select(Alias.model, Alias.alias, ModelVersion.version)
         .join(ModelVersion)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from registry.db import locked
 from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.services.lookup import key_values
 from registry.tracking_models import (
     ACTIVE,
     Experiment,
@@ -60,20 +61,11 @@ def find_logged_model(
     return found
 
 
-def _key_values(table, owner_field, ids: list) -> dict:
-    """{owner id: [{"key", "value"}, ...]} sorted by key, in one query."""
-    found = defaultdict(list)
-    owner = getattr(table, owner_field)
-    for row in table.select().where(owner.in_(ids)).order_by(table.key):
-        found[getattr(row, owner_field + "_id")].append({"key": row.key, "value": row.value})
-    return found
-
-
 def with_experiment_details(experiments: Iterable[Experiment]) -> list[Experiment]:
     """Attach tag_list to each experiment."""
     experiments = list(experiments)
     if experiments:
-        tags = _key_values(ExperimentTag, "experiment", [e.id for e in experiments])
+        tags = key_values(ExperimentTag, "experiment", [e.id for e in experiments])
         for experiment in experiments:
             experiment.tag_list = tags[experiment.id]
     return experiments
@@ -85,8 +77,8 @@ def with_run_details(runs: Iterable[Run]) -> list[Run]:
     if not runs:
         return runs
     ids = [run.run_id for run in runs]
-    params = _key_values(Param, "run", ids)
-    tags = _key_values(RunTag, "run", ids)
+    params = key_values(Param, "run", ids)
+    tags = key_values(RunTag, "run", ids)
     metrics, outputs = defaultdict(list), defaultdict(list)
     for metric in LatestMetric.select().where(LatestMetric.run.in_(ids)).order_by(LatestMetric.key):
         metrics[metric.run_id].append(metric)
@@ -104,8 +96,8 @@ def with_logged_model_details(models: Iterable[LoggedModel]) -> list[LoggedModel
     if not models:
         return models
     ids = [model.model_id for model in models]
-    tags = _key_values(LoggedModelTag, "model", ids)
-    params = _key_values(LoggedModelParam, "model", ids)
+    tags = key_values(LoggedModelTag, "model", ids)
+    params = key_values(LoggedModelParam, "model", ids)
     latest = {}
     for metric in Metric.select().where(Metric.model_id.in_(ids)):
         key = (metric.model_id, metric.key)
