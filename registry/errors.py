@@ -48,11 +48,6 @@ class MethodNotAllowed(PodiumError):
     http_status = 405
 
 
-class PermissionDenied(PodiumError):
-    error_code = "PERMISSION_DENIED"
-    http_status = 403
-
-
 class PolicyViolation(PodiumError):
     """Raised by a before_* signal receiver to veto a change (see hooks.signals)."""
 
