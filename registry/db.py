@@ -30,6 +30,9 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
     between tries, so under contention most of its wait is sleep and tail latency reaches
     hundreds of milliseconds. Queued on flock() instead, the next writer wakes the moment the
     previous one commits. The busy timeout remains the backstop (other programs, backups).
+
+    Opening a connection queues too: switching a new database to WAL needs it alone, and SQLite
+    answers "database is locked" at once, without waiting, to processes that race to do it.
     """
 
     def __init__(self, database, *args, **kwargs):
@@ -50,6 +53,13 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
             self._leave_queue()
             raise
 
+    def _add_conn_hooks(self, conn):
+        self._enter_queue()
+        try:
+            super()._add_conn_hooks(conn)  # the pragmas, journal_mode=wal among them
+        finally:
+            self._leave_queue()
+
     def commit(self):
         try:
             super().commit()
@@ -63,20 +73,26 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
             self._leave_queue()
 
     def _enter_queue(self) -> None:
-        self._threads.acquire()
-        try:
-            if self._file_pid != os.getpid():  # a lock file inherited across fork is shared
-                self._file = open(self._lock_path, "a")  # noqa: SIM115 - kept for the process
-                self._file_pid = os.getpid()
-            fcntl.flock(self._file, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
-        self._holding.queued = True
+        # Re-entrant per thread: a transaction that has to connect first queues only once.
+        depth = getattr(self._holding, "depth", 0)
+        if depth == 0:
+            self._threads.acquire()
+            try:
+                if self._file_pid != os.getpid():  # a lock file inherited across fork is shared
+                    self._file = open(self._lock_path, "a")  # noqa: SIM115 - kept open
+                    self._file_pid = os.getpid()
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        self._holding.depth = depth + 1
 
     def _leave_queue(self) -> None:
-        if getattr(self._holding, "queued", False):
-            self._holding.queued = False
+        depth = getattr(self._holding, "depth", 0)
+        if depth == 0:  # e.g. the end of a read transaction, which never queued
+            return
+        self._holding.depth = depth - 1
+        if depth == 1:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._threads.release()
 
@@ -157,6 +173,8 @@ def _forget_inherited_connection() -> None:
         db.obj._state.reset()
         if isinstance(db.obj, PooledDatabase):  # the pooled ones belong to the parent too
             db.obj._connections, db.obj._in_use = [], {}
+        if isinstance(db.obj, QueuedWritersSqliteDatabase):  # so is its place in the queue
+            db.obj._threads, db.obj._holding = threading.Lock(), threading.local()
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connection)
