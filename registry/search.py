@@ -137,6 +137,11 @@ class _Parser:
         return comparisons
 
     def _comparison(self) -> _Comparison:
+        entity, key, text = self._subject()
+        return _Comparison(entity, key, self._comparator(text), self._value())
+
+    def _subject(self) -> tuple[str, str, str]:
+        """The identifier a comparison starts with: (entity, key, the identifier as written)."""
         token = self._next("a comparison")
         if token.is_word("OR", "NOT", "AND") or token.text == "(":
             raise _invalid_clause(token)
@@ -144,8 +149,12 @@ class _Parser:
             raise InvalidParameter(
                 f"Invalid comparison clause. Expected an identifier, found '{token.text}'"
             )
-        entity, key = _identifier(token)
-        return _Comparison(entity, key, self._comparator(token.text), self._value())
+        entity, key = self._identify(token)
+        return entity, key, token.text
+
+    def _identify(self, token: _Token) -> tuple[str, str]:
+        """(entity, key) of an identifier; other grammars built on this parser override it."""
+        return _identifier(token)
 
     def _comparator(self, after: str) -> str:
         token = self._next(f"a comparator after '{after}'")
@@ -416,6 +425,18 @@ def model_version_ordering(order_by: list[str] | None) -> list[Ordering]:
 
 
 # --- page tokens -----------------------------------------------------------------------------
+
+
+def fetch_page(query, *, max_results: int, page_token: str | None) -> tuple[list, dict]:
+    """One page of an ordered query: its rows, and {"next_page_token"} when more remain.
+
+    Reads one row more than asked, to know whether another page exists without counting.
+    """
+    offset = decode_page_token(page_token)
+    rows = list(query.offset(offset).limit(max_results + 1))
+    if len(rows) <= max_results:
+        return rows, {}
+    return rows[:max_results], {"next_page_token": encode_page_token(offset + max_results)}
 
 
 def encode_page_token(offset: int) -> str:

@@ -14,7 +14,7 @@ from peewee import SQL, Case, Expression, Model, Node, Ordering, fn
 
 from registry import search
 from registry.errors import InvalidParameter
-from registry.search import _NUMERIC, _PATTERN, _STRING, _compare, _Comparison, _invalid_clause
+from registry.search import _NUMERIC, _PATTERN, _STRING, _compare, _Comparison
 from registry.tracking_models import (
     Experiment,
     ExperimentTag,
@@ -147,15 +147,11 @@ LOGGED_MODELS = Searchable(
 class _Parser(search._Parser):
     """The registry's parser, with tracking's identifiers and `IS [NOT] NULL`."""
 
+    def _identify(self, token) -> tuple[str, str]:
+        return _identifier(token)
+
     def _comparison(self) -> _Comparison:
-        token = self._next("a comparison")
-        if token.is_word("OR", "NOT", "AND") or token.text == "(":
-            raise _invalid_clause(token)
-        if token.kind != "ident":
-            raise InvalidParameter(
-                f"Invalid comparison clause. Expected an identifier, found '{token.text}'"
-            )
-        entity, key = _identifier(token)
+        entity, key, text = self._subject()
         if self.pos < len(self.tokens) and self.tokens[self.pos].is_word("IS"):
             self.pos += 1
             negated = self.pos < len(self.tokens) and self.tokens[self.pos].is_word("NOT")
@@ -163,7 +159,7 @@ class _Parser(search._Parser):
             if not self._next("NULL").is_word("NULL"):
                 raise InvalidParameter(f"Invalid filter: expected NULL after IS for '{key}'")
             return _Comparison(entity, key, "IS NOT NULL" if negated else "IS NULL", "")
-        return _Comparison(entity, key, self._comparator(token.text), self._value())
+        return _Comparison(entity, key, self._comparator(text), self._value())
 
 
 def _identifier(token) -> tuple[str, str]:
