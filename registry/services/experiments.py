@@ -64,18 +64,16 @@ def search_experiments(
     page_token: str | None = None,
 ) -> dict:
     """One page of experiments matching `filter`, with a token for the next page if any."""
-    offset = search.decode_page_token(page_token)
     condition = tracking_search.where(tracking_search.EXPERIMENTS, filter)
     ordering = tracking_search.ordering(tracking_search.EXPERIMENTS, list(order_by))
     with reading():
         query = Experiment.select().where(Experiment.lifecycle_stage.in_(VIEW_TYPES[view_type]))
         if condition is not None:
             query = query.where(condition)
-        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
-        page = {"experiments": with_experiment_details(rows[:max_results])}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(
+            query.order_by(*ordering), max_results=max_results, page_token=page_token
+        )
+        return {"experiments": with_experiment_details(rows), **more}
 
 
 def rename_experiment(*, experiment_id: int, new_name: str) -> None:

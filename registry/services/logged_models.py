@@ -121,7 +121,6 @@ def search_logged_models(
     page_token: str | None = None,
 ) -> dict:
     """One page of the experiments' logged models matching `filter`."""
-    offset = search.decode_page_token(page_token)
     condition = tracking_search.where(tracking_search.LOGGED_MODELS, filter)
     clauses = [f"{o['field_name']} {'ASC' if o['ascending'] else 'DESC'}" for o in order_by]
     ordering = tracking_search.ordering(tracking_search.LOGGED_MODELS, clauses)
@@ -132,11 +131,10 @@ def search_logged_models(
         )
         if condition is not None:
             query = query.where(condition)
-        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
-        page = {"models": with_logged_model_details(rows[:max_results])}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(
+            query.order_by(*ordering), max_results=max_results, page_token=page_token
+        )
+        return {"models": with_logged_model_details(rows), **more}
 
 
 def _upsert(table, model: LoggedModel, pairs: list[dict]) -> None:

@@ -176,7 +176,6 @@ def search_model_versions(
     page_token: str | None = None,
 ) -> dict:
     """One page of versions matching `filter`, with a token for the next page if there is one."""
-    offset = search.decode_page_token(page_token)
     where = search.model_version_where(filter)
     ordering = search.model_version_ordering(list(order_by))
     with reading():
@@ -185,11 +184,10 @@ def search_model_versions(
         query = ModelVersion.select().join(RegisteredModel)
         if where is not None:
             query = query.where(where)
-        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
-        page = {"model_versions": with_version_details(with_models(rows[:max_results]))}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(
+            query.order_by(*ordering), max_results=max_results, page_token=page_token
+        )
+        return {"model_versions": with_version_details(with_models(rows)), **more}
 
 
 def _publish_transition(version: ModelVersion, to_stage: str, user: str) -> None:

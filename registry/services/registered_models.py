@@ -103,18 +103,16 @@ def search_registered_models(
     page_token: str | None = None,
 ) -> dict:
     """One page of models matching `filter`, with a token for the next page if there is one."""
-    offset = search.decode_page_token(page_token)
     where = search.registered_model_where(filter)
     ordering = search.registered_model_ordering(list(order_by))
     with reading():
         query = RegisteredModel.select()
         if where is not None:
             query = query.where(where)
-        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
-        page = {"registered_models": with_model_details(rows[:max_results])}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(
+            query.order_by(*ordering), max_results=max_results, page_token=page_token
+        )
+        return {"registered_models": with_model_details(rows), **more}
 
 
 def get_latest_versions(*, name: str, stages: list[str] = ()) -> list[ModelVersion]:

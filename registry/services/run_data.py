@@ -65,20 +65,15 @@ def get_metric_history(
     *, run_id: str, metric_key: str, max_results: int = 25_000, page_token: str | None = None
 ) -> dict:
     """Every point logged for one metric of a run, by step then time, a page at a time."""
-    offset = search.decode_page_token(page_token)
     with reading():
         run = find_run(run_id)
-        rows = list(
+        query = (
             Metric.select()
             .where((Metric.run == run) & (Metric.key == metric_key))
             .order_by(Metric.step, Metric.timestamp, Metric.id)
-            .offset(offset)
-            .limit(max_results + 1)
         )
-    page = {"metrics": rows[:max_results]}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+    return {"metrics": rows, **more}
 
 
 def _check_limits(metrics, params, tags) -> None:

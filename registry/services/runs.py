@@ -115,7 +115,6 @@ def search_runs(
     page_token: str | None = None,
 ) -> dict:
     """One page of the experiments' runs matching `filter`, with a next-page token if any."""
-    offset = search.decode_page_token(page_token)
     condition = tracking_search.where(tracking_search.RUNS, filter)
     ordering = tracking_search.ordering(tracking_search.RUNS, list(order_by))
     with reading():
@@ -125,11 +124,10 @@ def search_runs(
         )
         if condition is not None:
             query = query.where(condition)
-        rows = list(query.order_by(*ordering).offset(offset).limit(max_results + 1))
-        page = {"runs": with_run_details(rows[:max_results])}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(
+            query.order_by(*ordering), max_results=max_results, page_token=page_token
+        )
+        return {"runs": with_run_details(rows), **more}
 
 
 def log_outputs(*, run_id: str, models: list[dict] = ()) -> None:

@@ -49,18 +49,10 @@ def create_webhook(
 
 def list_webhooks(*, max_results: int = 100, page_token: str | None = None) -> dict:
     """One page of webhooks, newest first."""
-    offset = search.decode_page_token(page_token)
+    query = Webhook.select().order_by(Webhook.creation_timestamp.desc(), Webhook.id)
     with reading():
-        rows = list(
-            Webhook.select()
-            .order_by(Webhook.creation_timestamp.desc(), Webhook.id)
-            .offset(offset)
-            .limit(max_results + 1)
-        )
-    page = {"webhooks": rows[:max_results]}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+    return {"webhooks": rows, **more}
 
 
 def get_webhook(*, webhook_id: str) -> Webhook:
@@ -130,20 +122,15 @@ def list_deliveries(
     *, webhook_id: str, max_results: int = 100, page_token: str | None = None
 ) -> dict:
     """One page of a webhook's deliveries, newest first, each with its attempts."""
-    offset = search.decode_page_token(page_token)
     with reading():
         _find_webhook(webhook_id)
-        rows = list(
+        query = (
             Delivery.select()
             .where(Delivery.webhook == webhook_id)
             .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-            .offset(offset)
-            .limit(max_results + 1)
         )
-        page = {"deliveries": _with_attempts(rows[:max_results])}
-    if len(rows) > max_results:
-        page["next_page_token"] = search.encode_page_token(offset + max_results)
-    return page
+        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+        return {"deliveries": _with_attempts(rows), **more}
 
 
 def redeliver(*, delivery_id: str) -> Delivery:
