@@ -15,24 +15,39 @@ from registry.models import (
     RegisteredModel,
     RegisteredModelTag,
 )
+from registry.statements import statement
+
+
+@statement
+def _model_by_name(name):
+    return RegisteredModel.select().where(RegisteredModel.name == name).limit(1)
+
+
+@statement
+def _model_by_name_for_update(name):
+    return locked(_model_by_name(name))
 
 
 def find_model(name: str, *, for_update: bool = False) -> RegisteredModel:
     """The model called `name`; with for_update, row-locked until the transaction ends."""
-    query = RegisteredModel.select().where(RegisteredModel.name == name)
-    model = (locked(query) if for_update else query).first()
+    model = (_model_by_name_for_update if for_update else _model_by_name).first(name)
     if model is None:
         raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
     return model
 
 
+@statement
+def _version_of_model(model_id, version):
+    return (
+        ModelVersion.select()
+        .where((ModelVersion.model == model_id) & (ModelVersion.version == version))
+        .limit(1)
+    )
+
+
 def find_version(model: RegisteredModel, version: int) -> ModelVersion:
     """Version `version` of `model`."""
-    found = (
-        ModelVersion.select()
-        .where((ModelVersion.model == model) & (ModelVersion.version == version))
-        .first()
-    )
+    found = _version_of_model.first(model.id, version)
     if found is None:
         raise ResourceDoesNotExist(
             f"Model Version (name={model.name}, version={version}) not found"
@@ -41,22 +56,45 @@ def find_version(model: RegisteredModel, version: int) -> ModelVersion:
     return found
 
 
+@statement
+def _models_by_id(ids):
+    return RegisteredModel.select().where(RegisteredModel.id.in_(ids))
+
+
 def with_models(versions: list[ModelVersion]) -> list[ModelVersion]:
     """Attach each version's registered model, in one query for the whole batch."""
-    ids = {v.model_id for v in versions}
-    models = {m.id: m for m in RegisteredModel.select().where(RegisteredModel.id.in_(ids))}
+    models = {m.id: m for m in _models_by_id.rows(list({v.model_id for v in versions}))}
     for version in versions:
         version.model = models[version.model_id]
     return versions
 
 
+_key_values_of: dict = {}  # table -> its compiled statement
+
+
 def key_values(table, owner_field: str, ids: list) -> dict:
     """{owner id: [{"key", "value"}, ...]} sorted by key, in one query (tags, params)."""
+    select = _key_values_of.get(table)
+    if select is None:
+        owner = getattr(table, owner_field)
+        select = _key_values_of[table] = statement(
+            lambda ids: (
+                table.select(owner, table.key, table.value)
+                .where(owner.in_(ids))
+                .order_by(table.key)
+            )
+        )
     found = defaultdict(list)
-    owner = getattr(table, owner_field)
-    for row in table.select().where(owner.in_(ids)).order_by(table.key):
-        found[getattr(row, owner_field + "_id")].append({"key": row.key, "value": row.value})
+    for owner_id, key, value in select.tuples(ids):
+        found[owner_id].append({"key": key, "value": value})
     return found
+
+
+@statement
+def _aliases_of_versions(ids):
+    return (
+        Alias.select(Alias.version, Alias.alias).where(Alias.version.in_(ids)).order_by(Alias.alias)
+    )
 
 
 def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
@@ -66,12 +104,23 @@ def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]
         return versions
     ids = [v.id for v in versions]
     tags, aliases = key_values(ModelVersionTag, "version", ids), defaultdict(list)
-    for alias in Alias.select().where(Alias.version.in_(ids)).order_by(Alias.alias):
-        aliases[alias.version_id].append(alias.alias)
+    for version_id, alias in _aliases_of_versions.tuples(ids):
+        aliases[version_id].append(alias)
     for version in versions:
         version.tag_list = tags[version.id]
         version.alias_names = aliases[version.id]
     return versions
+
+
+@statement
+def _latest_versions(model_ids, stages):
+    # The (model, stage, version) index finds each stage's highest version without a scan.
+    highest = (
+        ModelVersion.select(ModelVersion.model, fn.MAX(ModelVersion.version))
+        .where(ModelVersion.model.in_(model_ids) & ModelVersion.current_stage.in_(stages))
+        .group_by(ModelVersion.model, ModelVersion.current_stage)
+    )
+    return ModelVersion.select().where(Tuple(ModelVersion.model, ModelVersion.version).in_(highest))
 
 
 def latest_versions(models: list[RegisteredModel], stages=STAGES) -> dict[int, list[ModelVersion]]:
@@ -79,22 +128,23 @@ def latest_versions(models: list[RegisteredModel], stages=STAGES) -> dict[int, l
     if not models:
         return {}
     by_id = {m.id: m for m in models}
-    # The (model, stage, version) index answers this without reading every version.
-    highest = (
-        ModelVersion.select(ModelVersion.model, fn.MAX(ModelVersion.version).alias("top"))
-        .where(ModelVersion.model.in_(list(by_id)) & ModelVersion.current_stage.in_(list(stages)))
-        .group_by(ModelVersion.model, ModelVersion.current_stage)
-    )
-    wanted = [(row.model_id, row.top) for row in highest]
+    rows = _latest_versions.rows(list(by_id), list(stages))
     found = defaultdict(list)
-    if not wanted:
-        return found
-    rows = ModelVersion.select().where(Tuple(ModelVersion.model, ModelVersion.version).in_(wanted))
     for version in sorted(rows, key=lambda v: (v.model_id, STAGES.index(v.current_stage))):
         version.model = by_id[version.model_id]
         found[version.model_id].append(version)
     with_version_details(v for vs in found.values() for v in vs)
     return found
+
+
+@statement
+def _aliases_of_models(ids):
+    return (
+        Alias.select(Alias.model, Alias.alias, ModelVersion.version)
+        .join(ModelVersion)
+        .where(Alias.model.in_(ids))
+        .order_by(Alias.alias)
+    )
 
 
 def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredModel]:
@@ -104,16 +154,8 @@ def with_model_details(models: Iterable[RegisteredModel]) -> list[RegisteredMode
         return models
     ids = [m.id for m in models]
     tags, aliases = key_values(RegisteredModelTag, "model", ids), defaultdict(list)
-    alias_rows = (
-        Alias.select(Alias.model, Alias.alias, ModelVersion.version)
-        .join(ModelVersion)
-        .where(Alias.model.in_(ids))
-        .order_by(Alias.alias)
-    )
-    for alias in alias_rows:
-        aliases[alias.model_id].append(
-            {"alias": alias.alias, "version": str(alias.version.version)}
-        )
+    for model_id, alias, version in _aliases_of_models.tuples(ids):
+        aliases[model_id].append({"alias": alias, "version": str(version)})
     latest = latest_versions(models)
     for model in models:
         model.tag_list = tags[model.id]
