@@ -164,8 +164,10 @@ def seed_over_http(base: str, versions: int) -> str:
     ).stdout.strip()
 
 
-def point_operations(work: Path, *, workers: int, seconds: int, connections: int) -> list:
-    """Every scenario against the ceiling and against Podium; one row per scenario."""
+def point_operations(
+    work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
+) -> list:
+    """Each scenario against the ceiling and against Podium; one row per scenario."""
     rows = {}
     for label, start in (("ceiling", ceiling), ("podium", podium)):
         args = (work, workers) if label == "ceiling" else (work, workers, "point")
@@ -175,7 +177,7 @@ def point_operations(work: Path, *, workers: int, seconds: int, connections: int
                 "TAG": f"{label}-{os.getpid()}",
                 "RUN_ID": seed_over_http(base, 200),
             }
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 rows.setdefault(scenario, {})[label] = wrk(
                     base, scenario, seconds, connections, env
                 )
@@ -407,15 +409,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--only", choices=["point", "scale", "webhooks"], action="append")
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, action="append", help="point scenarios to run (all)"
+    )
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
+    if args.update_readme and (args.only or args.scenario):
+        parser.error("--update-readme writes the whole table: run every part")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     parts = set(args.only or ["point", "scale", "webhooks"])
     options = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections}
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
         work = Path(tmp)
-        point = point_operations(work, **options) if "point" in parts else []
+        scenarios = args.scenario or SCENARIOS
+        point = point_operations(work, **options, scenarios=scenarios) if "point" in parts else []
         scale = search_scale(work, **options) if "scale" in parts else []
         hooks = webhooks(work, workers=args.workers) if "webhooks" in parts else {}
     table = render(point, scale, hooks, args)

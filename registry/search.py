@@ -8,6 +8,7 @@ import base64
 import json
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -427,16 +428,24 @@ def model_version_ordering(order_by: list[str] | None) -> list[Ordering]:
 # --- page tokens -----------------------------------------------------------------------------
 
 
-def fetch_page(query, *, max_results: int, page_token: str | None) -> tuple[list, dict]:
-    """One page of an ordered query: its rows, and {"next_page_token"} when more remain.
+def fetch_page(
+    read: Callable[[int, int], list], *, max_results: int, page_token: str | None
+) -> tuple[list, dict]:
+    """One page of an ordered listing, `read(limit, offset)` giving its rows; and
+    {"next_page_token"} when more remain.
 
     Reads one row more than asked, to know whether another page exists without counting.
     """
     offset = decode_page_token(page_token)
-    rows = list(query.offset(offset).limit(max_results + 1))
+    rows = read(max_results + 1, offset)
     if len(rows) <= max_results:
         return rows, {}
     return rows[:max_results], {"next_page_token": encode_page_token(offset + max_results)}
+
+
+def sliced(query) -> Callable[[int, int], list]:
+    """`read` for fetch_page over an ordered peewee query."""
+    return lambda limit, offset: list(query.limit(limit).offset(offset))
 
 
 def encode_page_token(offset: int) -> str:

@@ -7,21 +7,38 @@ on a kind of database compiles the query with placeholders where the arguments g
 run only binds the values. The SQL is the same text peewee would write, so behaviour does not
 change, only its cost.
 
-Arguments are bound as given, without the field conversions peewee would apply, so pass values
-of the column's own type (str, int). A list argument becomes an IN list; lists are padded to a
-power of two (repeating their last value, which IN ignores), so a few compiled shapes serve
-every length.
+- Positional arguments are bound as given, without the field conversions peewee would apply:
+  pass values of the column's own type (str, int).
+- A list argument becomes an IN list. Lists are padded to a power of two (repeating their last
+  value, which IN ignores), so a few compiled shapes serve every length; lists longer than
+  MAX_LIST are read in several queries, since databases cap bound parameters.
+- Keyword arguments shape the query itself (a search filter, an ordering): they are passed to
+  the builder as they are and each distinct set is compiled once; the newest MAX_SHAPES are kept.
+- `rows()` builds model instances straight from the fetched values, converted as the fields
+  would: its query selects only its model's fields. `tuples()` takes any columns.
 """
 
 import inspect
+import threading
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
-from peewee import Insert, Query, Value
+from peewee import (
+    CharField,
+    Field,
+    ForeignKeyField,
+    Insert,
+    IntegerField,
+    Model,
+    Query,
+    TextField,
+    Value,
+)
 
 from registry.db import db
 
-# IN lists longer than this are run in several queries: databases cap bound parameters.
 MAX_LIST = 1024
+MAX_SHAPES = 256
 
 
 class _Slot:
@@ -38,74 +55,127 @@ def _placeholder(index: int, item: int | None = None) -> Value:
     return Value(_Slot(index, item), converter=False)
 
 
+class _Compiled(NamedTuple):
+    sql: str
+    params: list  # constants, and _Slots where the arguments go
+    query: Query
+    fields: list[str]  # per column: its model field's name (for rows())
+    converters: list  # per column: a function from the driver's value, or None
+
+
 class Statement:
-    """A query built by `build(*args)`, compiled once per database kind and list shape."""
+    """A query built by `build(*args, **shape)`, compiled once per database kind and shape."""
 
     def __init__(self, build: Callable[..., Query]):
         self._build = build
-        self._arity = len(inspect.signature(build).parameters)
-        self._compiled: dict[tuple, tuple[str, list, Query]] = {}
+        self._arity = sum(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            for p in inspect.signature(build).parameters.values()
+        )
+        self._compiled: dict[tuple, _Compiled] = {}
+        self._compiling = threading.Lock()  # gthread workers share the cache
 
-    def __call__(self, *args) -> Query:
-        """The peewee query itself, for composing (not compiled ahead)."""
-        return self._build(*args)
+    def __call__(self, *args, **shape) -> Query:
+        """The peewee query itself, for composing into another statement."""
+        return self._build(*args, **shape)
 
-    def rows(self, *args) -> list:
-        """Every row the query selects, as instances of its model."""
-        return self._select(args, lambda raw: raw)
+    def rows(self, *args, **shape) -> list[Model]:
+        """Every row the query selects, as instances of its model (it selects only its fields)."""
+        compiled, rows = self._select(args, shape)
+        if None in compiled.fields:
+            raise TypeError("rows() needs a query selecting only its model's fields; use tuples()")
+        model = compiled.query.model
+        instances = []
+        for values in rows:
+            instance = model(__no_default__=True)
+            instance.__data__ = dict(zip(compiled.fields, values, strict=True))
+            instances.append(instance)
+        return instances
 
-    def tuples(self, *args) -> list[tuple]:
-        """Every row the query selects, as tuples in the order of its columns."""
-        return self._select(args, lambda raw: raw.tuples())
+    def tuples(self, *args, **shape) -> list[tuple]:
+        """Every row the query selects, as a tuple in the order of its columns."""
+        _compiled, rows = self._select(args, shape)
+        return rows
 
-    def first(self, *args):
+    def first(self, *args, **shape) -> Model | None:
         """The first row, as an instance of the query's model, or None."""
-        rows = self.rows(*args)
+        rows = self.rows(*args, **shape)
         return rows[0] if rows else None
 
-    def execute(self, *args) -> int:
+    def execute(self, *args, **shape) -> int:
         """Run an INSERT (returning the new row's id), UPDATE or DELETE (returning rows changed)."""
-        sql, params, query = self._bind(args)
-        cursor = db.execute_sql(sql, params)
-        if isinstance(query, Insert):
+        compiled, params = self._bind(args, shape)
+        cursor = db.execute_sql(compiled.sql, params)
+        if isinstance(compiled.query, Insert):
             if cursor.description:  # PostgreSQL: INSERT ... RETURNING id
                 return cursor.fetchone()[0]
             return cursor.lastrowid
         return cursor.rowcount
 
-    def _select(self, args: Sequence, shape_rows: Callable) -> list:
+    def _select(self, args: Sequence, shape: dict) -> tuple[_Compiled, list[tuple]]:
         long_list = next(
             (i for i, arg in enumerate(args) if _is_list(arg) and len(arg) > MAX_LIST), None
         )
-        if long_list is None:
-            sql, params, query = self._bind(args)
-            return list(shape_rows(query.model.raw(sql, *params)))
-        rows, values = [], args[long_list]
-        for start in range(0, len(values), MAX_LIST):
-            chunk = values[start : start + MAX_LIST]
-            rows += self._select([*args[:long_list], chunk, *args[long_list + 1 :]], shape_rows)
-        return rows
+        if long_list is not None:
+            rows, values = [], args[long_list]
+            for start in range(0, len(values), MAX_LIST):
+                chunk = values[start : start + MAX_LIST]
+                compiled, more = self._select(
+                    [*args[:long_list], chunk, *args[long_list + 1 :]], shape
+                )
+                rows += more
+            return compiled, rows
+        compiled, params = self._bind(args, shape)
+        rows = db.execute_sql(compiled.sql, params).fetchall()
+        if any(compiled.converters):
+            rows = [
+                tuple(
+                    v if c is None else c(v) for v, c in zip(row, compiled.converters, strict=True)
+                )
+                for row in rows
+            ]
+        return compiled, rows
 
-    def _bind(self, args: Sequence) -> tuple[str, list, Query]:
+    def _bind(self, args: Sequence, shape: dict) -> tuple[_Compiled, list]:
         if len(args) != self._arity:
             raise TypeError(f"statement takes {self._arity} arguments, got {len(args)}")
-        args = [_padded(a) if _is_list(a) else a for a in args]
-        shape = (type(db.obj), *(len(a) if _is_list(a) else None for a in args))
-        compiled = self._compiled.get(shape)
+        args = [_padded(arg) if _is_list(arg) else arg for arg in args]
+        key = (
+            type(db.obj),
+            *(len(arg) if _is_list(arg) else None for arg in args),
+            *((name, _hashable(value)) for name, value in sorted(shape.items())),
+        )
+        compiled = self._compiled.get(key)
         if compiled is None:
-            placeholders = [
-                [_placeholder(i, j) for j in range(len(a))] if _is_list(a) else _placeholder(i)
-                for i, a in enumerate(args)
-            ]
-            query = self._build(*placeholders)
-            sql, template = query.sql()
-            compiled = self._compiled[shape] = (sql, template, query)
-        sql, template, query = compiled
+            compiled = self._compile(args, shape)
+            with self._compiling:
+                if len(self._compiled) >= MAX_SHAPES:
+                    del self._compiled[next(iter(self._compiled))]  # the oldest
+                self._compiled[key] = compiled
         params = [
             (args[p.index] if p.item is None else args[p.index][p.item]) if type(p) is _Slot else p
-            for p in template
+            for p in compiled.params
         ]
-        return sql, params, query
+        return compiled, params
+
+    def _compile(self, args: Sequence, shape: dict) -> _Compiled:
+        placeholders = [
+            [_placeholder(i, j) for j in range(len(arg))] if _is_list(arg) else _placeholder(i)
+            for i, arg in enumerate(args)
+        ]
+        query = self._build(*placeholders, **shape)
+        sql, params = query.sql()
+        columns = [node.unwrap() for node in getattr(query, "selected_columns", None) or ()]
+        return _Compiled(
+            sql,
+            params,
+            query,
+            fields=[
+                column.name if isinstance(column, Field) and column.model is query.model else None
+                for column in columns
+            ],
+            converters=[_converter(column) for column in columns],
+        )
 
 
 def statement(build: Callable[..., Query]) -> Statement:
@@ -117,6 +187,10 @@ def _is_list(value) -> bool:
     return isinstance(value, (list, tuple))
 
 
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _padded(values: Sequence) -> list:
     values = list(values)
     if not values:
@@ -125,3 +199,15 @@ def _padded(values: Sequence) -> list:
     while size < len(values):
         size *= 2
     return values + [values[-1]] * (size - len(values))
+
+
+def _converter(column) -> Callable | None:
+    """How a column's value from the driver becomes the field's Python value (None: as it is).
+
+    sqlite3 and psycopg2 already return integers and text as int and str; other fields (booleans
+    stored as 0/1 on SQLite, for one) are converted as peewee would.
+    """
+    field = column.rel_field if isinstance(column, ForeignKeyField) else column
+    if not isinstance(field, Field) or isinstance(field, (IntegerField, CharField, TextField)):
+        return None
+    return field.python_value

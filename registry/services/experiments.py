@@ -71,7 +71,7 @@ def search_experiments(
         if condition is not None:
             query = query.where(condition)
         rows, more = search.fetch_page(
-            query.order_by(*ordering), max_results=max_results, page_token=page_token
+            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"experiments": with_experiment_details(rows), **more}
 

@@ -132,7 +132,7 @@ def search_logged_models(
         if condition is not None:
             query = query.where(condition)
         rows, more = search.fetch_page(
-            query.order_by(*ordering), max_results=max_results, page_token=page_token
+            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"models": with_logged_model_details(rows), **more}
 

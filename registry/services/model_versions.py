@@ -1,5 +1,7 @@
 """Model versions: register, read, describe, tag, delete, search, and move between stages."""
 
+import functools
+
 from hooks import events, signals
 from hooks.outbox import publish
 from registry import search
@@ -8,6 +10,7 @@ from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredMode
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
+from registry.statements import statement
 
 # Only these stages hold one version at a time when a promotion archives the others.
 ARCHIVING_STAGES = ("Staging", "Production")
@@ -168,6 +171,18 @@ def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
             publish(events.model_version_tag_deleted(name, version, key), found)
 
 
+@statement
+def _version_page(limit, offset, *, filter, order_by):
+    # Only the versions' own columns: building joined model objects per row costs more than
+    # one extra query for the (usually few) models on the page.
+    query = ModelVersion.select().join(RegisteredModel)
+    where = search.model_version_where(filter)
+    if where is not None:
+        query = query.where(where)
+    ordering = search.model_version_ordering(list(order_by))
+    return query.order_by(*ordering).limit(limit).offset(offset)
+
+
 def search_model_versions(
     *,
     filter: str | None = None,
@@ -176,17 +191,9 @@ def search_model_versions(
     page_token: str | None = None,
 ) -> dict:
     """One page of versions matching `filter`, with a token for the next page if there is one."""
-    where = search.model_version_where(filter)
-    ordering = search.model_version_ordering(list(order_by))
+    page = functools.partial(_version_page.rows, filter=filter, order_by=list(order_by))
     with reading():
-        # Only the versions' own columns: building joined model objects per row costs more
-        # than one extra query for the (usually few) models on the page.
-        query = ModelVersion.select().join(RegisteredModel)
-        if where is not None:
-            query = query.where(where)
-        rows, more = search.fetch_page(
-            query.order_by(*ordering), max_results=max_results, page_token=page_token
-        )
+        rows, more = search.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"model_versions": with_version_details(with_models(rows)), **more}
 
 

@@ -1,5 +1,7 @@
 """Registered models: create, read, rename, describe, tag, delete, search."""
 
+import functools
+
 from peewee import IntegrityError
 
 from hooks import events
@@ -9,6 +11,7 @@ from registry.db import db, reading
 from registry.errors import ResourceAlreadyExists
 from registry.models import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag, now_ms
 from registry.services.lookup import find_model, latest_versions, with_model_details
+from registry.statements import statement
 
 
 def create_registered_model(
@@ -95,6 +98,16 @@ def delete_registered_model_tag(*, name: str, key: str) -> None:
             publish(events.registered_model_tag_deleted(name, key), model)
 
 
+@statement
+def _model_page(limit, offset, *, filter, order_by):
+    query = RegisteredModel.select()
+    where = search.registered_model_where(filter)
+    if where is not None:
+        query = query.where(where)
+    ordering = search.registered_model_ordering(list(order_by))
+    return query.order_by(*ordering).limit(limit).offset(offset)
+
+
 def search_registered_models(
     *,
     filter: str | None = None,
@@ -103,15 +116,9 @@ def search_registered_models(
     page_token: str | None = None,
 ) -> dict:
     """One page of models matching `filter`, with a token for the next page if there is one."""
-    where = search.registered_model_where(filter)
-    ordering = search.registered_model_ordering(list(order_by))
+    page = functools.partial(_model_page.rows, filter=filter, order_by=list(order_by))
     with reading():
-        query = RegisteredModel.select()
-        if where is not None:
-            query = query.where(where)
-        rows, more = search.fetch_page(
-            query.order_by(*ordering), max_results=max_results, page_token=page_token
-        )
+        rows, more = search.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"registered_models": with_model_details(rows), **more}
 
 

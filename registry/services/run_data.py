@@ -72,7 +72,9 @@ def get_metric_history(
             .where((Metric.run == run) & (Metric.key == metric_key))
             .order_by(Metric.step, Metric.timestamp, Metric.id)
         )
-        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+        rows, more = search.fetch_page(
+            search.sliced(query), max_results=max_results, page_token=page_token
+        )
     return {"metrics": rows, **more}
 
 

@@ -125,7 +125,7 @@ def search_runs(
         if condition is not None:
             query = query.where(condition)
         rows, more = search.fetch_page(
-            query.order_by(*ordering), max_results=max_results, page_token=page_token
+            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"runs": with_run_details(rows), **more}
 

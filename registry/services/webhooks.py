@@ -51,7 +51,9 @@ def list_webhooks(*, max_results: int = 100, page_token: str | None = None) -> d
     """One page of webhooks, newest first."""
     query = Webhook.select().order_by(Webhook.creation_timestamp.desc(), Webhook.id)
     with reading():
-        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+        rows, more = search.fetch_page(
+            search.sliced(query), max_results=max_results, page_token=page_token
+        )
     return {"webhooks": rows, **more}
 
 
@@ -129,7 +131,9 @@ def list_deliveries(
             .where(Delivery.webhook == webhook_id)
             .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         )
-        rows, more = search.fetch_page(query, max_results=max_results, page_token=page_token)
+        rows, more = search.fetch_page(
+            search.sliced(query), max_results=max_results, page_token=page_token
+        )
         return {"deliveries": _with_attempts(rows), **more}
 
 
