@@ -3,6 +3,10 @@
 Serves the same paths the wrk scenarios hit. Reads fetch one row by key; writes insert one row
 in a transaction. A registry built on the same stack cannot beat this; the bar is how close it gets.
 Run: gunicorn -w 2 -b 127.0.0.1:5088 floor_app:app   (FLOOR_DB=/tmp/floor.db)
+
+As in the reference, each request opens and closes its connection, and closing the last one
+checkpoints the WAL. FLOOR_KEEP_CONNECTION=1 keeps one connection per worker instead, as
+Podium does: a stricter ceiling, reported beside the reference one.
 """
 
 import os
@@ -37,9 +41,12 @@ def _open():
     db.connect(reuse_if_open=True)
 
 
+KEEP_CONNECTION = os.environ.get("FLOOR_KEEP_CONNECTION") == "1"
+
+
 @app.teardown_request
 def _close(exc):
-    if not db.is_closed():
+    if not KEEP_CONNECTION and not db.is_closed():
         db.close()
 
 

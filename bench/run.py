@@ -112,7 +112,7 @@ def podium(work: Path, workers: int, name: str, extra_env: dict | None = None):
 
 
 @contextmanager
-def ceiling(work: Path, workers: int):
+def ceiling(work: Path, workers: int, *, keep_connection: bool = False):
     port = free_port()
     command = [
         sys.executable,
@@ -126,7 +126,12 @@ def ceiling(work: Path, workers: int):
         str(BENCH),
         "floor_app:app",
     ]
-    with server(command, {"FLOOR_DB": str(work / "floor.db")}, work, port) as running:
+    name = "floor-kept" if keep_connection else "floor"
+    env = {
+        "FLOOR_DB": str(work / f"{name}.db"),
+        "FLOOR_KEEP_CONNECTION": "1" if keep_connection else "",
+    }
+    with server(command, env, work, port) as running:
         yield running
 
 
@@ -167,11 +172,15 @@ def seed_over_http(base: str, versions: int) -> str:
 def point_operations(
     work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
 ) -> list:
-    """Each scenario against the ceiling and against Podium; one row per scenario."""
+    """Each scenario against both ceilings and against Podium; one row per scenario."""
+    servers = {
+        "ceiling": lambda: ceiling(work, workers),
+        "kept": lambda: ceiling(work, workers, keep_connection=True),
+        "podium": lambda: podium(work, workers, "point"),
+    }
     rows = {}
-    for label, start in (("ceiling", ceiling), ("podium", podium)):
-        args = (work, workers) if label == "ceiling" else (work, workers, "point")
-        with start(*args) as (base, _process):
+    for label, start in servers.items():
+        with start() as (base, _process):
             env = {
                 "N_VERSIONS": "200",
                 "TAG": f"{label}-{os.getpid()}",
@@ -181,7 +190,7 @@ def point_operations(
                 rows.setdefault(scenario, {})[label] = wrk(
                     base, scenario, seconds, connections, env
                 )
-    return [(scenario, r["podium"], r["ceiling"]) for scenario, r in rows.items()]
+    return [(scenario, r["podium"], r["ceiling"], r["kept"]) for scenario, r in rows.items()]
 
 
 def seed_versions(database: Path, count: int) -> None:
@@ -358,15 +367,16 @@ def render(point, scale, hooks, args) -> str:
     ]
     if point:
         lines += [
-            "| operation | Podium req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio |",
-            "|---|---|---|---|---|---|---|",
+            "| operation | Podium req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio "
+            "| kept-connection ceiling req/s | ratio |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for scenario, ours, floor in point:
+        for scenario, ours, floor, kept in point:
             errors = int(ours.get("errors", 0))
-            ratio = ours["rps"] / floor["rps"] if floor["rps"] else 0
             lines.append(
                 f"| {scenario} | {ours['rps']:,.0f} | {ours['p50_ms']:.1f} | "
-                f"{ours['p99_ms']:.1f} | {errors} | {floor['rps']:,.0f} | {ratio:.2f} |"
+                f"{ours['p99_ms']:.1f} | {errors} | {floor['rps']:,.0f} | "
+                f"{_ratio(ours, floor)} | {kept['rps']:,.0f} | {_ratio(ours, kept)} |"
             )
         lines.append("")
     if scale:
@@ -394,6 +404,10 @@ def render(point, scale, hooks, args) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _ratio(ours: dict, floor: dict) -> str:
+    return f"{ours['rps'] / floor['rps']:.2f}" if floor["rps"] else "n/a"
 
 
 def update_readme(table: str) -> None:

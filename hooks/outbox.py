@@ -7,9 +7,16 @@ import uuid
 from hooks import signals
 from hooks.events import Event
 from registry.db import db
+from registry.statements import statement
 from registry.webhook_models import Delivery, Webhook
 
 log = logging.getLogger(__name__)
+
+
+# Read on every change, never cached: a webhook change applies to the very next event.
+@statement
+def _active_webhooks():
+    return Webhook.select().where(Webhook.status == "ACTIVE")
 
 
 def publish(event: Event, sender) -> None:
@@ -27,7 +34,7 @@ def publish(event: Event, sender) -> None:
             "event_type": event.type,
             "body": event.body(),
         }
-        for webhook in Webhook.select().where(Webhook.status == "ACTIVE")
+        for webhook in _active_webhooks.rows()
         if subscribed(webhook, event)
     ]
     if rows:

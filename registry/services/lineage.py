@@ -18,11 +18,17 @@ from registry.services.tracking_lookup import (
     with_logged_model_details,
     with_run_details,
 )
+from registry.statements import statement
 from registry.tracking_models import ARTIFACTS_SCHEME, ArtifactFile, LoggedModel, Run
 
 # models:/<one segment without '@'> names a logged model by id (mlflow's _parse_model_uri).
 _MODEL_ID_URI = re.compile(r"models:/(m-[\w-]+)")
 _RUNS_URI = re.compile(r"runs:/([^/]+)(?:/(.*))?")
+
+
+@statement
+def _logged_model_roots(run_id):
+    return LoggedModel.select(LoggedModel.artifact_uri).where(LoggedModel.source_run_id == run_id)
 
 
 def check_version_source(*, run_id: str, source: str, model_id: str) -> tuple[str, str]:
@@ -47,12 +53,7 @@ def check_version_source(*, run_id: str, source: str, model_id: str) -> tuple[st
         run = find_run(run_id)
         location = _artifact_path(source)
         if location is not None:
-            roots = [run.artifact_uri] + [
-                model.artifact_uri
-                for model in LoggedModel.select(LoggedModel.artifact_uri).where(
-                    LoggedModel.source_run_id == run_id
-                )
-            ]
+            roots = [run.artifact_uri] + [uri for (uri,) in _logged_model_roots.tuples(run_id)]
             if logged_model is not None:
                 roots.append(logged_model.artifact_uri)
             if not any(_within(location, _artifact_path(root)) for root in roots):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from registry.db import locked
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.services.lookup import key_values
+from registry.statements import statement
 from registry.tracking_models import (
     ACTIVE,
     Experiment,
@@ -34,10 +35,19 @@ def find_experiment(experiment_id: int, *, for_update: bool = False) -> Experime
     return found
 
 
+@statement
+def _run_by_id(run_id):
+    return Run.select().where(Run.run_id == run_id).limit(1)
+
+
+@statement
+def _run_by_id_for_update(run_id):
+    return locked(_run_by_id(run_id))
+
+
 def find_run(run_id: str, *, for_update: bool = False, active: bool = False) -> Run:
     """The run with this id; with active, refuse a deleted run (as MLflow does for writes)."""
-    query = Run.select().where(Run.run_id == run_id)
-    found = (locked(query) if for_update else query).first()
+    found = (_run_by_id_for_update if for_update else _run_by_id).first(run_id)
     if found is None:
         raise ResourceDoesNotExist(f"Run with id={run_id} not found")
     if active and found.lifecycle_stage != ACTIVE:
