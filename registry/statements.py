@@ -59,19 +59,21 @@ class _Compiled(NamedTuple):
     sql: str
     params: list  # constants, and _Slots where the arguments go
     query: Query
-    fields: list[str]  # per column: its model field's name (for rows())
+    fields: list[str | None]  # per column: its model field's name, if it is one (for rows())
     converters: list  # per column: a function from the driver's value, or None
 
 
 class Statement:
     """A query built by `build(*args, **shape)`, compiled once per database kind and shape."""
 
-    def __init__(self, build: Callable[..., Query]):
+    def __init__(self, build: Callable[..., Query], arity: int | None = None):
         self._build = build
-        self._arity = sum(
-            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            for p in inspect.signature(build).parameters.values()
-        )
+        self._arity = arity
+        if arity is None:
+            self._arity = sum(
+                p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                for p in inspect.signature(build).parameters.values()
+            )
         self._compiled: dict[tuple, _Compiled] = {}
         self._compiling = threading.Lock()  # gthread workers share the cache
 
@@ -181,6 +183,49 @@ class Statement:
 def statement(build: Callable[..., Query]) -> Statement:
     """Declare a compiled-once query: `@statement def by_name(name): return Model.select()...`."""
     return Statement(build)
+
+
+_creates: dict[tuple, Statement] = {}
+_saves: dict[tuple, Statement] = {}
+
+
+def create(table: type[Model], /, **values) -> Model:
+    """`table.create(**values)`, with its INSERT compiled once per table and set of columns."""
+    instance = table(**values)  # fills in the fields' defaults, as create() does
+    fields = [table._meta.fields[name] for name in instance.__data__]
+    key = (table, *instance.__data__)
+    insert = _creates.get(key)
+    if insert is None:
+        insert = _creates[key] = Statement(
+            lambda *columns: table.insert(dict(zip(fields, columns, strict=True))),
+            arity=len(fields),
+        )
+    new_id = insert.execute(*(field.db_value(instance.__data__[field.name]) for field in fields))
+    primary_key = table._meta.primary_key
+    if instance.__data__.get(primary_key.name) is None:
+        instance.__data__[primary_key.name] = new_id
+    instance._dirty.clear()
+    return instance
+
+
+def save(instance: Model, *fields: Field) -> None:
+    """`instance.save(only=fields)`: UPDATE those columns of its row, compiled once per set."""
+    model = type(instance)
+    primary_key = model._meta.primary_key
+    key = (model, *(field.name for field in fields))
+    update = _saves.get(key)
+    if update is None:
+        update = _saves[key] = Statement(
+            lambda *columns: model.update(dict(zip(fields, columns[:-1], strict=True))).where(
+                primary_key == columns[-1]
+            ),
+            arity=len(fields) + 1,
+        )
+    update.execute(
+        *(field.db_value(instance.__data__.get(field.name)) for field in fields),
+        instance.__data__[primary_key.name],
+    )
+    instance._dirty.difference_update(field.name for field in fields)
 
 
 def _is_list(value) -> bool:

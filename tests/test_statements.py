@@ -148,3 +148,26 @@ def test_misuse_is_refused(database):
     with pytest.raises(TypeError, match="use tuples"):
         joined.rows("a")
     assert joined.tuples("a") == []
+
+
+def test_create_and_save_match_peewees_own(database):
+    model = statements.create(RegisteredModel, name="fresh", description="d")
+    stored = RegisteredModel.get_by_id(model.id)
+    assert stored.__data__ == model.__data__  # defaults filled in as create() fills them
+    assert stored.creation_timestamp > 0 and stored.last_version == 0 and not model.is_dirty()
+    version = statements.create(ModelVersion, model=model, version=1, source="s3://b/m")
+    assert version.model is model and ModelVersion.get_by_id(version.id).model_id == model.id
+
+    model.description, model.last_version = "changed", 5
+    statements.save(model, RegisteredModel.description)  # only the columns named
+    stored = RegisteredModel.get_by_id(model.id)
+    assert (stored.description, stored.last_version) == ("changed", 0)
+    assert model.dirty_fields == [RegisteredModel.last_version]
+
+    experiment = Experiment.create(name="e")
+    run = Run.create(run_id="r" * 32, experiment=experiment, artifact_uri="mlflow-artifacts:/r")
+    point = statements.create(Metric, run=run, key="k", value=1.0, is_nan=True, timestamp=1)
+    assert Metric.get_by_id(point.id).is_nan is True
+    point.is_nan = False
+    statements.save(point, Metric.is_nan)
+    assert Metric.get_by_id(point.id).is_nan is False

@@ -35,12 +35,18 @@ def dumper(schema: Schema) -> Callable[[object], dict]:
         read = _read
 
     def dump(obj) -> dict:
+        # Wire objects are mostly model rows: their plain attributes are read without the
+        # general lookup, which also handles dicts and dotted paths.
+        direct = not isinstance(obj, dict) and read is _read
         out = {}
         for key, attribute, write, computed in writers:
             if computed:
                 out[key] = write(obj)
                 continue
-            value = read(obj, attribute)
+            if direct and "." not in attribute:
+                value = getattr(obj, attribute, _MISSING)
+            else:
+                value = read(obj, attribute)
             if value is not _MISSING:
                 out[key] = write(value, obj)
         return out

@@ -7,6 +7,7 @@ from registry.errors import InvalidParameter
 from registry.models import Alias, ModelVersion, RegisteredModel, now_ms
 from registry.services.history import record_alias_change
 from registry.services.lookup import find_model, find_version, with_version_details
+from registry.statements import create, save, statement
 
 
 def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
@@ -14,8 +15,8 @@ def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
     with db.atomic():
         model = find_model(name, for_update=True)
         target = find_version(model, version)
-        current = _find_alias(model, alias)
-        previous = current.version.version if current is not None else None
+        current = _version_by_alias.first(model.id, alias)
+        previous = current.version if current is not None else None
         if previous == version:
             return
         signals.before_alias_set.send(
@@ -27,45 +28,53 @@ def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
             user=user,
         )
         if current is None:
-            Alias.create(model=model, alias=alias, version=target)
+            create(Alias, model=model, alias=alias, version=target)
         else:
-            Alias.update(version=target).where(Alias.id == current.id).execute()
+            _move_alias.execute(model.id, alias, target.id)
         record_alias_change(model, alias, previous, version, user=user)
         publish(events.alias_created(name, alias, version, previous), target)
         model.last_updated_timestamp = now_ms()
-        model.save()
+        save(model, RegisteredModel.last_updated_timestamp)
 
 
 def delete_alias(*, name: str, alias: str, user: str = "") -> None:
     """Remove `alias`; removing an alias that does not exist is a no-op, as in MLflow."""
     with db.atomic():
         model = find_model(name, for_update=True)
-        current = _find_alias(model, alias)
+        current = _version_by_alias.first(model.id, alias)
         if current is None:
             return
-        current.delete_instance()
-        record_alias_change(model, alias, current.version.version, None, user=user)
+        Alias.delete().where((Alias.model == model) & (Alias.alias == alias)).execute()
+        record_alias_change(model, alias, current.version, None, user=user)
         publish(events.alias_deleted(name, alias), model)
         model.last_updated_timestamp = now_ms()
-        model.save()
+        save(model, RegisteredModel.last_updated_timestamp)
 
 
 def get_version_by_alias(*, name: str, alias: str) -> ModelVersion:
     """The version `alias` points at."""
     with reading():
         model = find_model(name)
-        current = _find_alias(model, alias)
+        current = _version_by_alias.first(model.id, alias)
         if current is None:
             # MLflow answers 400 here, not 404; we match it.
             raise InvalidParameter(f"Registered model alias {alias} not found.")
-        current.version.model = model
-        return with_version_details([current.version])[0]
+        current.model = model
+        return with_version_details([current])[0]
 
 
-def _find_alias(model: RegisteredModel, alias: str) -> Alias | None:
+@statement
+def _version_by_alias(model_id, alias):
     return (
-        Alias.select(Alias, ModelVersion)
-        .join(ModelVersion)
-        .where((Alias.model == model) & (Alias.alias == alias))
-        .first()
+        ModelVersion.select()
+        .join(Alias)
+        .where((Alias.model == model_id) & (Alias.alias == alias))
+        .limit(1)
+    )
+
+
+@statement
+def _move_alias(model_id, alias, version_id):
+    return Alias.update(version=version_id).where(
+        (Alias.model == model_id) & (Alias.alias == alias)
     )

@@ -2,6 +2,7 @@
 
 from registry.models import STAGES, ModelVersion, RegisteredModel, Transition, now_ms
 from registry.services.lookup import find_model
+from registry.statements import create
 
 
 def record_stage_change(
@@ -14,7 +15,8 @@ def record_stage_change(
     timestamp: int | None = None,
 ) -> None:
     """Append a stage change; to_stage None means the version was deleted and left its stage."""
-    Transition.create(
+    create(
+        Transition,
         model=model,
         model_name=model.name,
         version=version.version,
@@ -37,7 +39,8 @@ def record_alias_change(
     comment: str = "",
 ) -> None:
     """Append an alias set (from_version None), move, or delete (to_version None)."""
-    Transition.create(
+    create(
+        Transition,
         model=model,
         model_name=model.name,
         version=to_version if to_version is not None else from_version,

@@ -36,6 +36,11 @@ def find_model(name: str, *, for_update: bool = False) -> RegisteredModel:
     return model
 
 
+def model_exists(name: str) -> bool:
+    """Whether a model is called `name`."""
+    return _model_by_name.first(name) is not None
+
+
 @statement
 def _version_of_model(model_id, version):
     return (

@@ -10,7 +10,7 @@ from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredMode
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
-from registry.statements import statement
+from registry.statements import create, save, statement
 
 # Only these stages hold one version at a time when a promotion archives the others.
 ARCHIVING_STAGES = ("Staging", "Production")
@@ -33,8 +33,9 @@ def create_model_version(
         model = find_model(name, for_update=True)
         model.last_version += 1
         model.last_updated_timestamp = now_ms()
-        model.save()
-        version = ModelVersion.create(
+        save(model, RegisteredModel.last_version, RegisteredModel.last_updated_timestamp)
+        version = create(
+            ModelVersion,
             model=model,
             version=model.last_version,
             source=source,
@@ -47,7 +48,7 @@ def create_model_version(
             last_updated_timestamp=model.last_updated_timestamp,
         )
         for key, value in {tag["key"]: tag["value"] for tag in tags}.items():
-            ModelVersionTag.create(version=version, key=key, value=value)
+            create(ModelVersionTag, version=version, key=key, value=value)
         with_version_details([version])
         publish(events.model_version_created(version), version)
         return version
@@ -71,7 +72,7 @@ def update_model_version(*, name: str, version: int, description: str) -> ModelV
         found = find_version(find_model(name, for_update=True), version)
         found.description = description
         found.last_updated_timestamp = now_ms()
-        found.save()
+        save(found, ModelVersion.description, ModelVersion.last_updated_timestamp)
         publish(events.model_version_updated(found), found)
         return with_version_details([found])[0]
 
@@ -90,7 +91,7 @@ def delete_model_version(*, name: str, version: int, user: str = "") -> None:
             publish(events.alias_deleted(name, alias.alias), model)
         found.delete_instance()
         model.last_updated_timestamp = now_ms()
-        model.save()
+        save(model, RegisteredModel.last_updated_timestamp)
         publish(events.model_version_deleted(name, version), model)
 
 
@@ -135,15 +136,15 @@ def transition_stage(
                 _publish_transition(holder, "Archived", user)
                 holder.current_stage = "Archived"
                 holder.last_updated_timestamp = now
-                holder.save()
+                save(holder, ModelVersion.current_stage, ModelVersion.last_updated_timestamp)
         if target.current_stage != stage:
             record_stage_change(model, target, stage, user=user, comment=comment, timestamp=now)
             _publish_transition(target, stage, user)
             target.current_stage = stage
         target.last_updated_timestamp = now
-        target.save()
+        save(target, ModelVersion.current_stage, ModelVersion.last_updated_timestamp)
         model.last_updated_timestamp = now
-        model.save()
+        save(model, RegisteredModel.last_updated_timestamp)
         return with_version_details([target])[0]
 
 

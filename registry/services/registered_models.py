@@ -10,8 +10,13 @@ from registry import search
 from registry.db import db, reading
 from registry.errors import ResourceAlreadyExists
 from registry.models import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag, now_ms
-from registry.services.lookup import find_model, latest_versions, with_model_details
-from registry.statements import statement
+from registry.services.lookup import (
+    find_model,
+    latest_versions,
+    model_exists,
+    with_model_details,
+)
+from registry.statements import create, save, statement
 
 
 def create_registered_model(
@@ -20,11 +25,11 @@ def create_registered_model(
     """Create a registered model with its tags."""
     try:
         with db.atomic():
-            if RegisteredModel.select().where(RegisteredModel.name == name).exists():
+            if model_exists(name):
                 raise _already_exists(name)
-            model = RegisteredModel.create(name=name, description=description, user_id=user)
+            model = create(RegisteredModel, name=name, description=description, user_id=user)
             for key, value in _unique_tags(tags).items():
-                RegisteredModelTag.create(model=model, key=key, value=value)
+                create(RegisteredModelTag, model=model, key=key, value=value)
             with_model_details([model])
             publish(events.registered_model_created(model), model)
             return model
@@ -44,11 +49,11 @@ def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
         with db.atomic():
             model = find_model(name, for_update=True)
             if new_name != name:
-                if RegisteredModel.select().where(RegisteredModel.name == new_name).exists():
+                if model_exists(new_name):
                     raise _already_exists(new_name)
                 model.name = new_name
                 model.last_updated_timestamp = now_ms()
-                model.save()
+                save(model, RegisteredModel.name, RegisteredModel.last_updated_timestamp)
                 publish(events.registered_model_renamed(model, name), model)
             return with_model_details([model])[0]
     except IntegrityError:
@@ -61,7 +66,7 @@ def update_registered_model(*, name: str, description: str) -> RegisteredModel:
         model = find_model(name, for_update=True)
         model.description = description
         model.last_updated_timestamp = now_ms()
-        model.save()
+        save(model, RegisteredModel.description, RegisteredModel.last_updated_timestamp)
         publish(events.registered_model_updated(model), model)
         return with_model_details([model])[0]
 
