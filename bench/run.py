@@ -356,11 +356,21 @@ def webhooks(work: Path, *, workers: int) -> dict:
     }
 
 
+def cpu_name() -> str:
+    """The processor's model name where Linux tells it, else the architecture."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    return f"{match.group(1).strip()}, {platform.machine()}" if match else platform.machine()
+
+
 def render(point, scale, hooks, args) -> str:
     """The results as the Markdown the README carries."""
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+        f"({cpu_name()}), Python {platform.python_version()}, "
         f"SQLite, {args.workers} gunicorn workers, `wrk -t1 -c{args.connections} "
         f"-d{args.seconds}s`, by `python bench/run.py`.",
         "",

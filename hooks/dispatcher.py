@@ -25,6 +25,7 @@ from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
 from registry.db import db, is_sqlite
 from registry.models import now_ms
+from registry.statements import create, save, statement
 from registry.webhook_models import Delivery, DeliveryAttempt, Webhook
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,9 @@ def send_once(
             connection.close()
 
 
-def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Delivery]:
-    """Lease up to `limit` due deliveries of active webhooks to `owner`, in one transaction."""
-    now = now_ms()
-    due = (
+@statement
+def _due(now, limit):
+    return (
         Delivery.select(Delivery.id)
         .join(Webhook)
         .where(
@@ -159,17 +159,52 @@ def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Deliv
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
     )
-    if not due.exists():  # the idle poll stays a cheap read that takes no write lock
+
+
+@statement
+def _due_skipping_locked(now, limit):
+    # PostgreSQL: rows another dispatcher is claiming right now are passed over, not waited for.
+    return _due(now, limit).for_update(of=Delivery, skip_locked=True)
+
+
+@statement
+def _lease(ids, until, owner):
+    return Delivery.update(lease_until=until, lease_owner=owner).where(Delivery.id.in_(ids))
+
+
+@statement
+def _deliveries(ids):
+    return Delivery.select().where(Delivery.id.in_(ids))
+
+
+@statement
+def _webhooks(ids):
+    return Webhook.select().where(Webhook.id.in_(ids))
+
+
+@statement
+def _reset_failure_streak(webhook_id):
+    return Webhook.update(failure_streak=0).where(
+        (Webhook.id == webhook_id) & (Webhook.failure_streak > 0)
+    )
+
+
+def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Delivery]:
+    """Lease up to `limit` due deliveries of active webhooks to `owner`, in one transaction."""
+    now = now_ms()
+    if not _due.tuples(now, 1):  # the idle poll stays a cheap read that takes no write lock
         return []
     with db.atomic():
-        locked = due if is_sqlite() else due.for_update(of=Delivery, skip_locked=True)
-        ids = [row.id for row in locked]
+        due = _due if is_sqlite() else _due_skipping_locked
+        ids = [delivery_id for (delivery_id,) in due.tuples(now, limit)]
         if not ids:
             return []
-        Delivery.update(lease_until=now + lease_ms, lease_owner=owner).where(
-            Delivery.id.in_(ids)
-        ).execute()
-        return list(Delivery.select(Delivery, Webhook).join(Webhook).where(Delivery.id.in_(ids)))
+        _lease.execute(ids, now + lease_ms, owner)
+        deliveries = _deliveries.rows(ids)
+        webhooks = {w.id: w for w in _webhooks.rows(list({d.webhook_id for d in deliveries}))}
+        for delivery in deliveries:
+            delivery.webhook = webhooks[delivery.webhook_id]
+        return deliveries
 
 
 def record_attempts(outcomes: list[tuple[Delivery, Attempt]], *, settings: dict) -> None:
@@ -186,32 +221,34 @@ def record_attempts(outcomes: list[tuple[Delivery, Attempt]], *, settings: dict)
 def _record(delivery: Delivery, attempt: Attempt, settings: dict) -> None:
     now = now_ms()
     schedule = settings["PODIUM_WEBHOOK_RETRY_SCHEDULE"]
-    DeliveryAttempt.create(
+    create(
+        DeliveryAttempt,
         delivery=delivery.id,
         timestamp=now,
         response_status=attempt.response_status,
         duration_ms=attempt.duration_ms,
         error=attempt.error,
     )
-    attempts = delivery.attempt_count + 1
-    changes = {"attempt_count": attempts, "lease_until": None, "lease_owner": None}
+    delivery.attempt_count += 1
+    delivery.lease_until = delivery.lease_owner = None
     if attempt.succeeded:
-        changes["status"] = "succeeded"
-    elif attempt.retryable and attempts <= len(schedule):
-        changes["next_attempt_at"] = now + _retry_delay_ms(
-            schedule[attempts - 1], attempt.retry_after
+        delivery.status = "succeeded"
+        settled = Delivery.status
+    elif attempt.retryable and delivery.attempt_count <= len(schedule):
+        delivery.next_attempt_at = now + _retry_delay_ms(
+            schedule[delivery.attempt_count - 1], attempt.retry_after
         )
+        settled = Delivery.next_attempt_at
     else:
-        changes["status"] = "failed"
-    Delivery.update(changes).where(Delivery.id == delivery.id).execute()
+        delivery.status = "failed"
+        settled = Delivery.status
+    save(delivery, Delivery.attempt_count, Delivery.lease_until, Delivery.lease_owner, settled)
     _track_health(delivery.webhook_id, attempt, settings)
 
 
 def _track_health(webhook_id: str, attempt: Attempt, settings: dict) -> None:
     if attempt.succeeded:
-        Webhook.update(failure_streak=0).where(
-            (Webhook.id == webhook_id) & (Webhook.failure_streak > 0)
-        ).execute()
+        _reset_failure_streak.execute(webhook_id)
         return
     if attempt.response_status == 410:
         _disable(webhook_id, "the receiver answered 410 Gone")

@@ -27,16 +27,19 @@ def publish(event: Event, sender) -> None:
     """
     if db.transaction_depth() == 0:
         raise RuntimeError("publish() must run inside the transaction that makes the change")
-    rows = [
-        {
-            "id": "msg_" + uuid.uuid4().hex,
-            "webhook": webhook.id,
-            "event_type": event.type,
-            "body": event.body(),
-        }
-        for webhook in _active_webhooks.rows()
-        if subscribed(webhook, event)
-    ]
+    body = None  # serialised once, for the first subscriber
+    rows = []
+    for webhook in _active_webhooks.rows():
+        if subscribed(webhook, event):
+            body = body or event.body()
+            rows.append(
+                {
+                    "id": "msg_" + uuid.uuid4().hex,
+                    "webhook": webhook.id,
+                    "event_type": event.type,
+                    "body": body,
+                }
+            )
     if rows:
         Delivery.insert_many(rows).execute()
     db.after_commit(lambda: _send_signal(event, sender))
