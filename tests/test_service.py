@@ -22,6 +22,7 @@ def test_sqlite_connections_are_configured_for_concurrent_workers(app):
         assert pragma("synchronous") == 1  # NORMAL
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == app.config["PODIUM_SQLITE_BUSY_TIMEOUT_MS"]
+        assert pragma("wal_autocheckpoint") == 0  # Podium checkpoints outside the writer queue
 
 
 def test_writes_take_the_sqlite_write_lock_up_front(app):
@@ -67,6 +68,48 @@ def test_writers_queue_on_a_file_lock_and_readers_do_not(app):
         with pytest.raises(RuntimeError), db.atomic():
             raise RuntimeError("rolled back")
         assert lock_is_free()
+
+
+def _writers_queue_is_free(app) -> bool:
+    import fcntl
+
+    path = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-writers"
+    with open(path, "a") as other:  # a separate open file, as another process has
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return True
+
+
+def test_write_commits_checkpoint_the_wal_after_leaving_the_writer_queue(app, monkeypatch):
+    """The WAL stays bounded although SQLite's own checkpoint is off, and the checkpoint's
+    fsync is paid after the writer queue is left, so queued writers do not wait for it."""
+    if not is_sqlite():
+        pytest.skip("SQLite WAL")
+    from registry.models import RegisteredModel
+
+    sqlite = db.obj
+    monkeypatch.setattr(type(sqlite), "CHECKPOINT_EVERY", 10)
+    queue_free_at_checkpoints = []
+    checkpoint = sqlite._checkpoint
+
+    def observed_checkpoint():
+        queue_free_at_checkpoints.append(_writers_queue_is_free(app))
+        checkpoint()
+
+    monkeypatch.setattr(sqlite, "_checkpoint", observed_checkpoint)
+    wal = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-wal"
+    with db.connection_context():
+        for i in range(300):
+            with db.atomic():
+                RegisteredModel.create(name=f"m{i}", description="x" * 3000)
+        with db.atomic():  # a read-only transaction is not a write commit
+            RegisteredModel.select().count()
+        # 300 commits of a page or more each would leave well over 1.2 MB of WAL unchecked.
+        assert os.path.getsize(wal) < 400_000
+    assert len(queue_free_at_checkpoints) == 30 and all(queue_free_at_checkpoints)
 
 
 def test_no_connection_crosses_a_fork(app):
