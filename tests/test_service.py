@@ -44,33 +44,21 @@ def test_writers_queue_on_a_file_lock_and_readers_do_not(app):
     SQLite's sleeping busy handler); read transactions and committed writes leave it free."""
     if not is_sqlite():
         pytest.skip("SQLite locking")
-    import fcntl
-
-    path = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-writers"
-
-    def lock_is_free() -> bool:
-        with open(path, "a") as other:  # a separate open file, as another process has
-            try:
-                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            fcntl.flock(other, fcntl.LOCK_UN)
-            return True
-
     from registry.db import reading
 
     with db.connection_context():
         with db.atomic():
-            assert not lock_is_free()
-        assert lock_is_free()
+            assert not _writers_queue_is_free(app)
+        assert _writers_queue_is_free(app)
         with reading():
-            assert lock_is_free()
+            assert _writers_queue_is_free(app)
         with pytest.raises(RuntimeError), db.atomic():
             raise RuntimeError("rolled back")
-        assert lock_is_free()
+        assert _writers_queue_is_free(app)
 
 
 def _writers_queue_is_free(app) -> bool:
+    """Whether another process could take the writers' file lock now."""
     import fcntl
 
     path = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-writers"
