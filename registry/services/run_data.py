@@ -7,6 +7,7 @@ from registry.db import db, reading
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.services.runs import RUN_NAME_TAG
 from registry.services.tracking_lookup import find_run
+from registry.statements import create, save, statement
 from registry.tracking_models import LatestMetric, Metric, Param, Run, RunTag
 
 # MLflow's batch limits (mlflow/utils/validation.py), which its client also respects.
@@ -145,19 +146,21 @@ def _log_metrics(run: Run, metrics, model_id: str) -> None:
         # A point sent twice (a client retry) is stored once, as MLflow's primary key does.
         Metric.insert_many(rows[start : start + _INSERT_CHUNK]).on_conflict_ignore().execute()
     # The run row is locked, so this read-compare-write of the latest points cannot interleave.
-    latest = {
-        m.key: m
-        for m in LatestMetric.select().where(
-            (LatestMetric.run == run) & LatestMetric.key.in_(list(newest))
-        )
-    }
+    latest = {point.key: point for point in _latest_points.rows(run.run_id, list(newest))}
     for key, row in newest.items():
         current = latest.get(key)
         fields = {name: row[name] for name in ("value", "is_nan", "timestamp", "step")}
         if current is None:
-            LatestMetric.create(run=run, key=key, **fields)
+            create(LatestMetric, run=run, key=key, **fields)
         elif _rank(row) > (current.step, current.timestamp, current.value):
-            LatestMetric.update(**fields).where(LatestMetric.id == current.id).execute()
+            for name, value in fields.items():
+                setattr(current, name, value)
+            save(current, *(getattr(LatestMetric, name) for name in fields))
+
+
+@statement
+def _latest_points(run_id, keys):
+    return LatestMetric.select().where((LatestMetric.run == run_id) & LatestMetric.key.in_(keys))
 
 
 def _rank(row: dict) -> tuple:
