@@ -8,7 +8,7 @@ import threading
 from contextlib import contextmanager
 
 from flask import Flask
-from peewee import Database, DatabaseProxy, OperationalError, SqliteDatabase
+from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse import db_url
 from playhouse.pool import PooledDatabase
 
@@ -37,13 +37,18 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
     Opening a connection queues too: switching a new database to WAL needs it alone, and SQLite
     answers "database is locked" at once, without waiting, to processes that race to do it.
 
-    SQLite's own WAL checkpoint runs inside COMMIT, before the queue could be left, and fsyncs
-    the database file: every queued writer would wait out that fsync (write p99 up to ~150 ms
-    where fsync is slow). So the automatic checkpoint is off, and every CHECKPOINT_EVERY-th
-    write commit of a process checkpoints, the same PASSIVE way, after leaving the queue.
+    SQLite's own WAL checkpoint runs inside COMMIT, before the queue could be left, and copies
+    up to 1,000 pages and fsyncs the database file: every queued writer waits that out (write p99
+    up to ~150 ms where fsync is slow). So the automatic checkpoint is off; every
+    CHECKPOINT_EVERY-th write commit of a process wakes that process's checkpoint thread, which
+    checkpoints (PASSIVE, as SQLite does) while writers go on. The WAL only starts over after a
+    checkpoint that no write overtook, so once it holds more than RESTART_PAGES the thread
+    checkpoints again holding the queue: writers then wait for the pages written meanwhile, not
+    for the whole copy, and the next writer starts the WAL over.
     """
 
     CHECKPOINT_EVERY = 100
+    RESTART_PAGES = 1000  # SQLite's own checkpoint threshold
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
@@ -53,6 +58,9 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
         self._file_pid = None
         self._holding = threading.local()
         self._write_commits = itertools.count(1)
+        self._checkpoint_due = threading.Event()
+        self._checkpointer_pid = None
+        self._starting = threading.Lock()
 
     def begin(self, lock_type=None):
         queued = (lock_type or self._lock_type) == "IMMEDIATE"
@@ -77,14 +85,40 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
         finally:
             wrote = self._leave_queue()
         if wrote and next(self._write_commits) % self.CHECKPOINT_EVERY == 0:
+            self._wake_checkpointer()
+
+    def _wake_checkpointer(self) -> None:
+        with self._starting:  # two threads of one process must not start two checkpointers
+            if self._checkpointer_pid != os.getpid():  # threads do not survive a fork
+                self._checkpointer_pid = os.getpid()
+                self._checkpoint_due = threading.Event()
+                threading.Thread(
+                    target=self._checkpoint_when_due,
+                    args=(self._checkpoint_due,),
+                    name="wal-checkpoint",
+                    daemon=True,
+                ).start()
+        self._checkpoint_due.set()
+
+    def _checkpoint_when_due(self, due: threading.Event) -> None:
+        while True:
+            due.wait()
+            due.clear()
             self._checkpoint()
 
     def _checkpoint(self) -> None:
-        # The change is committed: a checkpoint that fails must not fail the request.
         try:
-            self.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except OperationalError as error:
-            log.warning("WAL checkpoint failed (the next one retries): %s", error)
+            _busy, wal_pages, _copied = self.execute_sql(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            if wal_pages > self.RESTART_PAGES:
+                self._enter_queue()
+                try:
+                    self.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    self._leave_queue()
+        except Exception:  # the thread must live on; the next wake retries
+            log.exception("WAL checkpoint failed; the next one retries")
 
     def rollback(self):
         try:
@@ -198,6 +232,7 @@ def _forget_inherited_connection() -> None:
             db.obj._connections, db.obj._in_use = [], {}
         if isinstance(db.obj, QueuedWritersSqliteDatabase):  # so is its place in the queue
             db.obj._threads, db.obj._holding = threading.Lock(), threading.local()
+            db.obj._starting = threading.Lock()  # and the checkpoint thread, which stays behind
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connection)

@@ -1,9 +1,11 @@
 """The service around the routes: database setup, probes, gunicorn entry points, OpenAPI."""
 
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -71,33 +73,68 @@ def _writers_queue_is_free(app) -> bool:
         return True
 
 
-def test_write_commits_checkpoint_the_wal_after_leaving_the_writer_queue(app, monkeypatch):
-    """The WAL stays bounded although SQLite's own checkpoint is off, and the checkpoint's
-    fsync is paid after the writer queue is left, so queued writers do not wait for it."""
-    if not is_sqlite():
-        pytest.skip("SQLite WAL")
+def _write_models(count: int, prefix: str) -> None:
     from registry.models import RegisteredModel
 
+    for i in range(count):
+        with db.atomic():
+            RegisteredModel.create(name=f"{prefix}-{i}", description="x" * 3000)
+
+
+def test_wal_checkpoints_run_on_their_own_thread(app, monkeypatch):
+    """SQLite's own checkpoint is off; every CHECKPOINT_EVERY-th write commit wakes a checkpoint
+    thread, which the committing writers do not wait for."""
+    if not is_sqlite():
+        pytest.skip("SQLite WAL")
     sqlite = db.obj
     monkeypatch.setattr(type(sqlite), "CHECKPOINT_EVERY", 10)
-    queue_free_at_checkpoints = []
+    release, finished, threads = threading.Event(), queue.Queue(), []
     checkpoint = sqlite._checkpoint
 
-    def observed_checkpoint():
-        queue_free_at_checkpoints.append(_writers_queue_is_free(app))
+    def held_checkpoint():
+        threads.append(threading.current_thread().name)
+        release.wait(30)
         checkpoint()
+        finished.put(True)
 
-    monkeypatch.setattr(sqlite, "_checkpoint", observed_checkpoint)
-    wal = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-wal"
+    monkeypatch.setattr(sqlite, "_checkpoint", held_checkpoint)
     with db.connection_context():
-        for i in range(300):
-            with db.atomic():
-                RegisteredModel.create(name=f"m{i}", description="x" * 3000)
-        with db.atomic():  # a read-only transaction is not a write commit
-            RegisteredModel.select().count()
-        # 300 commits of a page or more each would leave well over 1.2 MB of WAL unchecked.
-        assert os.path.getsize(wal) < 400_000
-    assert len(queue_free_at_checkpoints) == 30 and all(queue_free_at_checkpoints)
+        _write_models(20, "m")  # two wakes; the first checkpoint holds, and writes go on
+        assert threads == ["wal-checkpoint"] and finished.empty()
+        release.set()
+        assert finished.get(timeout=30) and finished.get(timeout=30)  # the second wake, too
+
+
+def test_a_checkpoint_overtaken_by_writers_still_lets_the_wal_start_over(app, monkeypatch):
+    """Writes during a checkpoint keep it from completing; past RESTART_PAGES the checkpoint
+    finishes holding the writers' queue, so the next writer starts the WAL over and later
+    writes reuse the file instead of growing it."""
+    if not is_sqlite():
+        pytest.skip("SQLite WAL")
+    sqlite = db.obj
+    monkeypatch.setattr(type(sqlite), "CHECKPOINT_EVERY", 10**9)  # checkpoints only by hand
+    monkeypatch.setattr(type(sqlite), "RESTART_PAGES", 50)
+    wal = app.config["PODIUM_DATABASE_URL"].removeprefix("sqlite:///") + "-wal"
+    stop = threading.Event()
+
+    def keep_writing():
+        with db.connection_context():
+            while not stop.is_set():
+                _write_models(1, f"w{time.monotonic_ns()}")
+
+    with db.connection_context():
+        _write_models(100, "m")  # ~3 MB of WAL, none of it checkpointed
+        writer = threading.Thread(target=keep_writing)
+        writer.start()
+        try:
+            time.sleep(0.05)
+            sqlite._checkpoint()  # what the checkpoint thread runs, overtaken by the writer
+        finally:
+            stop.set()
+            writer.join(30)
+        size = os.path.getsize(wal)
+        _write_models(20, "after")
+        assert os.path.getsize(wal) == size, "the WAL did not start over: it grew"
 
 
 def test_no_connection_crosses_a_fork(app):
