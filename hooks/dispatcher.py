@@ -146,8 +146,8 @@ def send_once(
 
 
 @statement
-def _due(now, limit):
-    return (
+def _due(now, limit, *, skip_locked=False):
+    query = (
         Delivery.select(Delivery.id)
         .join(Webhook)
         .where(
@@ -159,12 +159,8 @@ def _due(now, limit):
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
     )
-
-
-@statement
-def _due_skipping_locked(now, limit):
     # PostgreSQL: rows another dispatcher is claiming right now are passed over, not waited for.
-    return _due(now, limit).for_update(of=Delivery, skip_locked=True)
+    return query.for_update(of=Delivery, skip_locked=True) if skip_locked else query
 
 
 @statement
@@ -195,8 +191,8 @@ def claim_due_deliveries(*, limit: int, owner: str, lease_ms: int) -> list[Deliv
     if not _due.tuples(now, 1):  # the idle poll stays a cheap read that takes no write lock
         return []
     with db.atomic():
-        due = _due if is_sqlite() else _due_skipping_locked
-        ids = [delivery_id for (delivery_id,) in due.tuples(now, limit)]
+        due = _due.tuples(now, limit, skip_locked=not is_sqlite())
+        ids = [delivery_id for (delivery_id,) in due]
         if not ids:
             return []
         _lease.execute(ids, now + lease_ms, owner)

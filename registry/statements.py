@@ -12,8 +12,9 @@ change, only its cost.
 - A list argument becomes an IN list. Lists are padded to a power of two (repeating their last
   value, which IN ignores), so a few compiled shapes serve every length; lists longer than
   MAX_LIST are read in several queries, since databases cap bound parameters.
-- Keyword arguments shape the query itself (a search filter, an ordering): they are passed to
-  the builder as they are and each distinct set is compiled once; the newest MAX_SHAPES are kept.
+- Keyword arguments shape the query itself (a search filter, an ordering, FOR UPDATE): they are
+  passed to the builder as they are and each distinct set is compiled once; the newest
+  MAX_SHAPES are kept.
 - `rows()` builds model instances straight from the fetched values, converted as the fields
   would: its query selects only its model's fields. `tuples()` takes any columns.
 """
@@ -76,10 +77,6 @@ class Statement:
             )
         self._compiled: dict[tuple, _Compiled] = {}
         self._compiling = threading.Lock()  # gthread workers share the cache
-
-    def __call__(self, *args, **shape) -> Query:
-        """The peewee query itself, for composing into another statement."""
-        return self._build(*args, **shape)
 
     def rows(self, *args, **shape) -> list[Model]:
         """Every row the query selects, as instances of its model (it selects only its fields)."""

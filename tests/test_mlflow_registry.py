@@ -283,6 +283,22 @@ def test_invalid_filter_names_the_problem(mlflow_client):
     assert "colour" in error.value.message
 
 
+def test_a_repeated_search_sees_changes_and_a_repeated_bad_filter_fails_again(
+    mlflow_client, model_name
+):
+    """Searches are compiled once per filter: the SQL is kept, never the answer or an error."""
+    _register(mlflow_client, model_name, count=2)
+    search = f"name = '{model_name}' AND tag.ready = 'yes'"
+    assert list(mlflow_client.search_model_versions(search)) == []
+    mlflow_client.set_model_version_tag(model_name, "2", "ready", "yes")
+    assert [v.version for v in mlflow_client.search_model_versions(search)] == ["2"]
+    for _ in range(2):
+        with pytest.raises(MlflowException) as error:
+            mlflow_client.search_model_versions(f"name = '{model_name}' OR version_number = 1")
+        assert error.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert [v.version for v in mlflow_client.search_model_versions(search)] == ["2"]
+
+
 def test_unknown_entities_are_resource_does_not_exist(mlflow_client, model_name):
     for call in (
         lambda: mlflow_client.get_registered_model(model_name),

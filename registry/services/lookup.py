@@ -19,18 +19,14 @@ from registry.statements import statement
 
 
 @statement
-def _model_by_name(name):
-    return RegisteredModel.select().where(RegisteredModel.name == name).limit(1)
-
-
-@statement
-def _model_by_name_for_update(name):
-    return locked(_model_by_name(name))
+def _model_by_name(name, *, for_update=False):
+    query = RegisteredModel.select().where(RegisteredModel.name == name).limit(1)
+    return locked(query) if for_update else query
 
 
 def find_model(name: str, *, for_update: bool = False) -> RegisteredModel:
     """The model called `name`; with for_update, row-locked until the transaction ends."""
-    model = (_model_by_name_for_update if for_update else _model_by_name).first(name)
+    model = _model_by_name.first(name, for_update=for_update)
     if model is None:
         raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
     return model

@@ -124,6 +124,11 @@ def _log_params(run: Run, params: dict[str, str]) -> None:
         Param.insert_many(rows[start : start + _INSERT_CHUNK]).execute()
 
 
+@statement
+def _latest_points(run_id, keys):
+    return LatestMetric.select().where((LatestMetric.run == run_id) & LatestMetric.key.in_(keys))
+
+
 def _log_metrics(run: Run, metrics, model_id: str) -> None:
     if not metrics:
         return
@@ -156,11 +161,6 @@ def _log_metrics(run: Run, metrics, model_id: str) -> None:
             for name, value in fields.items():
                 setattr(current, name, value)
             save(current, *(getattr(LatestMetric, name) for name in fields))
-
-
-@statement
-def _latest_points(run_id, keys):
-    return LatestMetric.select().where((LatestMetric.run == run_id) & LatestMetric.key.in_(keys))
 
 
 def _rank(row: dict) -> tuple:

@@ -36,18 +36,14 @@ def find_experiment(experiment_id: int, *, for_update: bool = False) -> Experime
 
 
 @statement
-def _run_by_id(run_id):
-    return Run.select().where(Run.run_id == run_id).limit(1)
-
-
-@statement
-def _run_by_id_for_update(run_id):
-    return locked(_run_by_id(run_id))
+def _run_by_id(run_id, *, for_update=False):
+    query = Run.select().where(Run.run_id == run_id).limit(1)
+    return locked(query) if for_update else query
 
 
 def find_run(run_id: str, *, for_update: bool = False, active: bool = False) -> Run:
     """The run with this id; with active, refuse a deleted run (as MLflow does for writes)."""
-    found = (_run_by_id_for_update if for_update else _run_by_id).first(run_id)
+    found = _run_by_id.first(run_id, for_update=for_update)
     if found is None:
         raise ResourceDoesNotExist(f"Run with id={run_id} not found")
     if active and found.lifecycle_stage != ACTIVE:
