@@ -196,14 +196,15 @@ def point_operations(
 def seed_versions(database: Path, count: int) -> None:
     """Put model 'bench' with `count` versions straight into a fresh Podium database."""
     sys.path.insert(0, str(ROOT))
-    from registry import db
+    from registry import store
     from registry.config import load_settings
-    from registry.models import ModelVersion, RegisteredModel, now_ms
-    from registry.tables import ALL_TABLES, SEEDS
+    from registry.store.db import db
+    from registry.store.tables.base import now_ms
+    from registry.store.tables.registry import ModelVersion, RegisteredModel
 
     settings = {**load_settings(), "PODIUM_DATABASE_URL": f"sqlite:///{database}"}
-    db.setup(settings, ALL_TABLES, SEEDS)
-    with db.db.connection_context(), db.db.atomic():
+    store.setup(settings)
+    with db.connection_context(), db.atomic():
         model = RegisteredModel.create(name="bench", last_version=count)
         RegisteredModel.create(name="bench-search-other")
         start = now_ms() - count
@@ -220,7 +221,7 @@ def seed_versions(database: Path, count: int) -> None:
                     for v in range(first, min(first + 1000, count + 1))
                 ]
             ).execute()
-    db.db.close()
+    db.close()
 
 
 def worker_rss_mb(master: subprocess.Popen) -> float:

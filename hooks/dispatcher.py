@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
-from registry.db import db, is_sqlite
-from registry.models import now_ms
-from registry.statements import create, save, statement
-from registry.webhook_models import Delivery, DeliveryAttempt, Webhook
+from registry.store.db import db, is_sqlite
+from registry.store.statements import create, save, statement
+from registry.store.tables.base import now_ms
+from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
 
 log = logging.getLogger(__name__)
 

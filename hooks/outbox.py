@@ -6,9 +6,9 @@ import uuid
 
 from hooks import signals
 from hooks.events import Event
-from registry.db import db
-from registry.statements import statement
-from registry.webhook_models import Delivery, Webhook
+from registry.store.db import db
+from registry.store.statements import statement
+from registry.store.tables.webhooks import Delivery, Webhook
 
 log = logging.getLogger(__name__)
 

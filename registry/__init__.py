@@ -8,7 +8,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Imported here, not at module level, so `import registry.x` never drags in every route
     # (and hooks, which the services import, can import registry modules freely).
     import hooks
-    from registry import artifact_store, db
+    from registry import artifact_store, store
     from registry.api import (
         artifacts,
         errors,
@@ -21,7 +21,6 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from registry.api import registry as registry_api
     from registry.config import load_settings
-    from registry.tables import ALL_TABLES, SEEDS
 
     app = Flask(__name__)
     app.config.update(load_settings())
@@ -29,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
-    db.init_app(app, ALL_TABLES, SEEDS)
+    store.init_app(app)
     errors.init_app(app)
     hooks.init_app(app)
     artifact_store.init_app(app)

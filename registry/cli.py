@@ -107,16 +107,16 @@ def _serve_overrides(args) -> dict:
 
 def run_db_command(command: str) -> int:
     """`podium db upgrade` and `podium db check`."""
-    from registry import db
-    from registry.db_check import check_database
-    from registry.migrations import SchemaTooNew
-    from registry.tables import ALL_TABLES, SEEDS
+    from registry import store
+    from registry.store.check import check_database
+    from registry.store.migrations import SchemaTooNew
+    from registry.store.tables import ALL_TABLES
 
     settings = load_settings()
     if command == "check":
         return 0 if check_database(settings, ALL_TABLES) else 1
     try:
-        before, after = db.setup(settings, ALL_TABLES, SEEDS)
+        before, after = store.setup(settings)
     except SchemaTooNew as error:
         print(f"podium: {error}", file=sys.stderr)
         return 1
@@ -126,16 +126,19 @@ def run_db_command(command: str) -> int:
 
 def run_transfer(command: str, directory: Path) -> int:
     """`podium export DIR` and `podium import DIR`, on PODIUM_DATABASE_URL."""
-    from registry import db, transfer
-    from registry.tables import ALL_TABLES, SEEDS
+    from registry import store
+    from registry.store import transfer
+    from registry.store.tables import ALL_TABLES, SEEDS
 
     settings = load_settings()
     try:
         if command == "export":
-            db.setup(settings, ALL_TABLES, SEEDS)
+            store.setup(settings)
             manifest = transfer.export_registry(directory, ALL_TABLES)
         else:
-            db.setup(settings, ALL_TABLES)  # the schema, without seed rows: the export has them
+            store.setup(
+                settings, seeded=False
+            )  # the schema, without seed rows: the export has them
             manifest = transfer.import_registry(directory, ALL_TABLES, SEEDS)
     except transfer.TransferError as error:
         print(f"podium {command}: {error}", file=sys.stderr)
@@ -149,12 +152,11 @@ def run_transfer(command: str, directory: Path) -> int:
 def run_worker(*, parent_pid: int | None = None) -> None:
     """Deliver webhooks until SIGTERM/SIGINT (or until the parent process is gone)."""
     from hooks.dispatcher import Dispatcher
-    from registry import db
-    from registry.tables import ALL_TABLES, SEEDS
+    from registry import store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
-    db.setup(settings, ALL_TABLES, SEEDS)
+    store.setup(settings)
     dispatcher = Dispatcher(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())

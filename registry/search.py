@@ -14,9 +14,14 @@ from functools import reduce
 
 from peewee import SQL, Expression, Field, Node, Ordering, fn
 
-from registry.db import is_sqlite
 from registry.errors import InvalidParameter
-from registry.models import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
+from registry.store.db import is_sqlite
+from registry.store.tables.registry import (
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+)
 
 PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 

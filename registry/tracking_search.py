@@ -15,7 +15,7 @@ from peewee import SQL, Case, Expression, Model, Node, Ordering, fn
 from registry import search
 from registry.errors import InvalidParameter
 from registry.search import _NUMERIC, _PATTERN, _STRING, _compare, _Comparison
-from registry.tracking_models import (
+from registry.store.tables.tracking import (
     Experiment,
     ExperimentTag,
     LatestMetric,

@@ -16,9 +16,9 @@ from peewee import sort_models
 from receivers import Receiver
 from standardwebhooks import Webhook as StandardWebhook
 
-from registry.db import db, open_database
-from registry.tables import ALL_TABLES
-from registry.transfer import _rows
+from registry.store.db import db, open_database
+from registry.store.tables import ALL_TABLES
+from registry.store.transfer import _rows
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SETTINGS = {
@@ -138,7 +138,7 @@ def source(tmp_path):
     failing = Receiver()
     failing.answer(*[500] * 100)
     with db.connection_context():
-        from registry.webhook_models import Webhook
+        from registry.store.tables.webhooks import Webhook
 
         # The receivers of the populate step are gone: point the webhooks at live ones.
         Webhook.update(url=settled.url).where(Webhook.id == made["hooks"]["settled"]).execute()
@@ -201,7 +201,7 @@ def continues_after_import(url: str, tmp_path: Path) -> None:
 
 
 def pending_deliveries_are_sent_with_the_original_secrets(url: str, source: dict) -> None:
-    from registry.webhook_models import Delivery, Webhook
+    from registry.store.tables.webhooks import Delivery, Webhook
 
     receiver = Receiver()
     db.initialize(open_database(url))

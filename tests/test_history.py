@@ -166,8 +166,8 @@ def test_as_of_after_deletes(call, promoted):
 
 
 def test_history_survives_model_deletion_without_leaking_into_a_new_model(app, call, promoted):
-    from registry.db import db
-    from registry.models import Transition
+    from registry.store.db import db
+    from registry.store.tables.registry import Transition
 
     call("DELETE", API + "/registered-models/delete", {"name": "face"})
     call("POST", API + "/registered-models/create", {"name": "face"})

@@ -10,9 +10,9 @@ from hooks import signals
 from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
 from hooks.receiver import InvalidDelivery, receiver_blueprint, verify
-from registry.db import db
 from registry.errors import PolicyViolation
-from registry.webhook_models import Delivery, Webhook
+from registry.store.db import db
+from registry.store.tables.webhooks import Delivery, Webhook
 
 API = "/api/2.0/mlflow"
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg=="

@@ -9,10 +9,10 @@ import time
 import pytest
 from peewee import IntegerField, Model
 
-from registry import migrations
-from registry.db import create_schema, db, open_database
-from registry.migrations import LATEST_VERSION, Migration, SchemaTooNew, SchemaVersion
-from registry.tables import ALL_TABLES, SEEDS
+from registry.store import migrations
+from registry.store.db import create_schema, db, open_database
+from registry.store.migrations import LATEST_VERSION, Migration, SchemaTooNew, SchemaVersion
+from registry.store.tables import ALL_TABLES, SEEDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,7 +67,7 @@ def test_an_empty_database_gets_every_table_and_the_latest_version_at_once(datab
 
 
 def test_a_database_from_before_versioning_is_version_1_and_keeps_its_rows(database):
-    from registry.models import RegisteredModel
+    from registry.store.tables.registry import RegisteredModel
 
     create_schema(ALL_TABLES, SEEDS)  # how Podium created schemas before migrations
     with db.connection_context():
@@ -117,9 +117,9 @@ RACER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, sys.argv[3])
     from test_migrations import STEP_2
-    from registry import migrations
-    from registry.db import db, open_database
-    from registry.tables import ALL_TABLES, SEEDS
+    from registry.store import migrations
+    from registry.store.db import db, open_database
+    from registry.store.tables import ALL_TABLES, SEEDS
 
     db.initialize(open_database(sys.argv[1]))
     time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every racer starts at once

@@ -8,7 +8,7 @@ import requests
 from peewee import PostgresqlDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
-from registry.db import db, open_database
+from registry.store.db import db, open_database
 
 
 def test_postgres_urls_open_a_pool_unless_the_pool_size_is_zero():

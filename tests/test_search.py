@@ -9,15 +9,7 @@ import base64
 import pytest
 from conftest import POSTGRES_URL, postgres_database
 
-from registry.db import create_schema, db, open_database
 from registry.errors import InvalidParameter
-from registry.models import (
-    ALL_MODELS,
-    ModelVersion,
-    ModelVersionTag,
-    RegisteredModel,
-    RegisteredModelTag,
-)
 from registry.search import (
     decode_page_token,
     encode_page_token,
@@ -25,6 +17,14 @@ from registry.search import (
     model_version_where,
     registered_model_ordering,
     registered_model_where,
+)
+from registry.store.db import create_schema, db, open_database
+from registry.store.tables.registry import (
+    REGISTRY_TABLES,
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
 )
 
 PROMPT = "mlflow.prompt.is_prompt"
@@ -45,8 +45,8 @@ def database(request, tmp_path):
         url = request.getfixturevalue("postgres_url")
     db.initialize(open_database(url))
     db.connect()
-    db.drop_tables(ALL_MODELS, safe=True)  # the PostgreSQL database is shared by the module
-    create_schema(ALL_MODELS)
+    db.drop_tables(REGISTRY_TABLES, safe=True)  # the PostgreSQL database is shared by the module
+    create_schema(REGISTRY_TABLES)
     yield request.param
     db.close()
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from registry.db import db, is_sqlite
+from registry.store.db import db, is_sqlite
 
 
 def test_sqlite_connections_are_configured_for_concurrent_workers(app):
@@ -46,7 +46,7 @@ def test_writers_queue_on_a_file_lock_and_readers_do_not(app):
     SQLite's sleeping busy handler); read transactions and committed writes leave it free."""
     if not is_sqlite():
         pytest.skip("SQLite locking")
-    from registry.db import reading
+    from registry.store.db import reading
 
     with db.connection_context():
         with db.atomic():
@@ -74,7 +74,7 @@ def _writers_queue_is_free(app) -> bool:
 
 
 def _write_models(count: int, prefix: str) -> None:
-    from registry.models import RegisteredModel
+    from registry.store.tables.registry import RegisteredModel
 
     for i in range(count):
         with db.atomic():

@@ -7,11 +7,11 @@ import functools
 
 import pytest
 
-from registry import statements
-from registry.db import db
-from registry.models import ModelVersion, RegisteredModel
-from registry.statements import Statement, statement
-from registry.tracking_models import Experiment, Metric, Run
+from registry.store import statements
+from registry.store.db import db
+from registry.store.statements import Statement, statement
+from registry.store.tables.registry import ModelVersion, RegisteredModel
+from registry.store.tables.tracking import Experiment, Metric, Run
 
 
 @pytest.fixture

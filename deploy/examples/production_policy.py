@@ -5,7 +5,7 @@ PODIUM_PLUGINS=production_policy PYTHONPATH=deploy/examples podium serve
 
 from hooks import signals
 from registry.errors import PolicyViolation
-from registry.models import ModelVersionTag
+from registry.store.tables.registry import ModelVersionTag
 
 
 @signals.before_stage_transition.connect

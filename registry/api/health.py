@@ -4,7 +4,7 @@ from importlib.metadata import version
 
 from flask import Blueprint
 
-from registry.db import db
+from registry.store.db import db
 
 bp = Blueprint("health", __name__)
 

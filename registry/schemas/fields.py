@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields
 
 from registry import sources
 from registry.errors import InvalidParameter
-from registry.models import STAGES
+from registry.store.tables.registry import STAGES
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

@@ -2,12 +2,13 @@
 
 from hooks import events, signals
 from hooks.outbox import publish
-from registry.db import db, reading
 from registry.errors import InvalidParameter
-from registry.models import Alias, ModelVersion, RegisteredModel, now_ms
 from registry.services.history import record_alias_change
 from registry.services.lookup import find_model, find_version, with_version_details
-from registry.statements import create, save, statement
+from registry.store.db import db, reading
+from registry.store.statements import create, save, statement
+from registry.store.tables.base import now_ms
+from registry.store.tables.registry import Alias, ModelVersion, RegisteredModel
 
 
 def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:

@@ -6,9 +6,9 @@ from typing import BinaryIO
 from peewee import fn
 
 from registry.artifact_store import Entry, artifact_path, current_store
-from registry.db import db
-from registry.models import now_ms
-from registry.tracking_models import ArtifactFile
+from registry.store.db import db
+from registry.store.tables.base import now_ms
+from registry.store.tables.tracking import ArtifactFile
 
 
 def owner_of(path: str) -> str:

@@ -3,11 +3,11 @@
 from peewee import IntegrityError
 
 from registry import search, tracking_search
-from registry.db import db, reading
 from registry.errors import InvalidParameter, ResourceAlreadyExists, ResourceDoesNotExist
-from registry.models import now_ms
 from registry.services.tracking_lookup import find_experiment, with_experiment_details
-from registry.tracking_models import (
+from registry.store.db import db, reading
+from registry.store.tables.base import now_ms
+from registry.store.tables.tracking import (
     ACTIVE,
     ARTIFACTS_SCHEME,
     DEFAULT_EXPERIMENT_ID,

@@ -1,8 +1,9 @@
 """The promotion history: appended inside each write transaction, read as a log or a snapshot."""
 
-from registry.models import STAGES, ModelVersion, RegisteredModel, Transition, now_ms
 from registry.services.lookup import find_model
-from registry.statements import create
+from registry.store.statements import create
+from registry.store.tables.base import now_ms
+from registry.store.tables.registry import STAGES, ModelVersion, RegisteredModel, Transition
 
 
 def record_stage_change(

@@ -8,7 +8,6 @@ import re
 
 from peewee import fn
 
-from registry.db import reading
 from registry.errors import InvalidParameter
 from registry.services.artifacts import owner_of
 from registry.services.lookup import find_model, find_version, with_version_details
@@ -18,8 +17,9 @@ from registry.services.tracking_lookup import (
     with_logged_model_details,
     with_run_details,
 )
-from registry.statements import statement
-from registry.tracking_models import ARTIFACTS_SCHEME, ArtifactFile, LoggedModel, Run
+from registry.store.db import reading
+from registry.store.statements import statement
+from registry.store.tables.tracking import ARTIFACTS_SCHEME, ArtifactFile, LoggedModel, Run
 
 # models:/<one segment without '@'> names a logged model by id (mlflow's _parse_model_uri).
 _MODEL_ID_URI = re.compile(r"models:/(m-[\w-]+)")

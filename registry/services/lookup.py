@@ -5,9 +5,10 @@ from collections.abc import Iterable
 
 from peewee import Tuple, fn
 
-from registry.db import locked
 from registry.errors import ResourceDoesNotExist
-from registry.models import (
+from registry.store.db import locked
+from registry.store.statements import statement
+from registry.store.tables.registry import (
     STAGES,
     Alias,
     ModelVersion,
@@ -15,7 +16,6 @@ from registry.models import (
     RegisteredModel,
     RegisteredModelTag,
 )
-from registry.statements import statement
 
 
 @statement

@@ -5,12 +5,13 @@ import functools
 from hooks import events, signals
 from hooks.outbox import publish
 from registry import search
-from registry.db import db, reading
-from registry.models import Alias, ModelVersion, ModelVersionTag, RegisteredModel, now_ms
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
-from registry.statements import create, save, statement
+from registry.store.db import db, reading
+from registry.store.statements import create, save, statement
+from registry.store.tables.base import now_ms
+from registry.store.tables.registry import Alias, ModelVersion, ModelVersionTag, RegisteredModel
 
 # Only these stages hold one version at a time when a promotion archives the others.
 ARCHIVING_STAGES = ("Staging", "Production")

@@ -7,16 +7,17 @@ from peewee import IntegrityError
 from hooks import events
 from hooks.outbox import publish
 from registry import search
-from registry.db import db, reading
 from registry.errors import ResourceAlreadyExists
-from registry.models import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag, now_ms
 from registry.services.lookup import (
     find_model,
     latest_versions,
     model_exists,
     with_model_details,
 )
-from registry.statements import create, save, statement
+from registry.store.db import db, reading
+from registry.store.statements import create, save, statement
+from registry.store.tables.base import now_ms
+from registry.store.tables.registry import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag
 
 
 def create_registered_model(

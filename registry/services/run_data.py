@@ -3,12 +3,12 @@
 import math
 
 from registry import search
-from registry.db import db, reading
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.services.runs import RUN_NAME_TAG
 from registry.services.tracking_lookup import find_run
-from registry.statements import create, save, statement
-from registry.tracking_models import LatestMetric, Metric, Param, Run, RunTag
+from registry.store.db import db, reading
+from registry.store.statements import create, save, statement
+from registry.store.tables.tracking import LatestMetric, Metric, Param, Run, RunTag
 
 # MLflow's batch limits (mlflow/utils/validation.py), which its client also respects.
 MAX_METRICS_PER_BATCH = 1000

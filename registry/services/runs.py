@@ -3,9 +3,7 @@
 import uuid
 
 from registry import search, tracking_search
-from registry.db import db, reading
 from registry.errors import InvalidParameter
-from registry.models import now_ms
 from registry.names import random_name
 from registry.services.experiments import VIEW_TYPES
 from registry.services.tracking_lookup import (
@@ -14,7 +12,9 @@ from registry.services.tracking_lookup import (
     find_run,
     with_run_details,
 )
-from registry.tracking_models import ACTIVE, DELETED, Run, RunOutput, RunTag
+from registry.store.db import db, reading
+from registry.store.tables.base import now_ms
+from registry.store.tables.tracking import ACTIVE, DELETED, Run, RunOutput, RunTag
 
 RUN_NAME_TAG = "mlflow.runName"
 

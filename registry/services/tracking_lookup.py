@@ -4,11 +4,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from registry.db import locked
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.services.lookup import key_values
-from registry.statements import statement
-from registry.tracking_models import (
+from registry.store.db import locked
+from registry.store.statements import statement
+from registry.store.tables.tracking import (
     ACTIVE,
     Experiment,
     ExperimentTag,

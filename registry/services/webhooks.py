@@ -9,10 +9,10 @@ from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
 from hooks.signing import is_valid_secret, new_secret
 from registry import search
-from registry.db import db, reading
 from registry.errors import InvalidParameter, ResourceDoesNotExist
-from registry.models import now_ms
-from registry.webhook_models import Delivery, DeliveryAttempt, Webhook
+from registry.store.db import db, reading
+from registry.store.tables.base import now_ms
+from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
 
 TEST_BODY_PREFIX = 200  # characters of a receiver's answer that `test` echoes back
 

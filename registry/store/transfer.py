@@ -8,7 +8,7 @@ are as sensitive as the database: they are created readable by their owner only.
 
 `podium export` reads one consistent snapshot. `podium import` fills an empty database of the
 same schema version in one transaction, keeping every id, and moves PostgreSQL's id sequences
-past the imported rows. Tables come from registry.tables.ALL_TABLES, so new tables are carried
+past the imported rows. Tables come from registry.store.tables.ALL_TABLES, so new tables are carried
 without changes here.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 from peewee import AutoField, CompositeKey, Model, SqliteDatabase, sort_models
 
-from registry.db import db, is_sqlite, schema_lock
-from registry.migrations import LATEST_VERSION, recorded_version
-from registry.models import now_ms
+from registry.store.db import db, is_sqlite, schema_lock
+from registry.store.migrations import LATEST_VERSION, recorded_version
+from registry.store.tables.base import now_ms
 
 FORMAT = "podium-export/1"
 MANIFEST = "manifest.json"

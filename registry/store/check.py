@@ -6,8 +6,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from peewee import Model, OperationalError
 
-from registry.db import db, is_sqlite, open_database
-from registry.migrations import LATEST_VERSION, SchemaVersion, missing_tables, recorded_version
+from registry.store.db import db, is_sqlite, open_database
+from registry.store.migrations import (
+    LATEST_VERSION,
+    SchemaVersion,
+    missing_tables,
+    recorded_version,
+)
 
 
 def redacted(url: str) -> str:

@@ -1,4 +1,4 @@
-"""The database: one proxy for every model, opened per request, configured from a URL."""
+"""The database connection: one proxy for every table, configured from a URL; locks."""
 
 import fcntl
 import itertools
@@ -7,7 +7,6 @@ import os
 import threading
 from contextlib import contextmanager
 
-from flask import Flask
 from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse import db_url
 from playhouse.pool import PooledDatabase
@@ -236,37 +235,3 @@ def _forget_inherited_connection() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connection)
-
-
-def setup(settings: dict, models, seeds=()) -> tuple[int, int]:
-    """Point the proxy at the configured database; bring its schema up to date; seed rows.
-
-    Returns the schema version before and after.
-    """
-    from registry import migrations  # imports the models, which import this module
-
-    db.initialize(
-        open_database(
-            settings["PODIUM_DATABASE_URL"],
-            busy_timeout_ms=settings["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
-            pool_size=settings.get("PODIUM_DATABASE_POOL_SIZE", 0),
-        )
-    )
-    return migrations.upgrade(models, seeds)
-
-
-def init_app(app: Flask, models, seeds=()) -> None:
-    """Set the database up for the app: a connection for each request's thread."""
-    setup(app.config, models, seeds)
-
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(_exc):
-        # A SQLite connection stays open for the thread's next request: opening one costs its
-        # pragmas, and closing the last one checkpoints and removes the WAL file every time.
-        # Other databases hand the connection back (to the pool, where one is configured).
-        if not db.is_closed() and not is_sqlite():
-            db.close()

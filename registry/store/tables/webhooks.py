@@ -9,7 +9,7 @@ from peewee import (
     TextField,
 )
 
-from registry.models import BaseModel, now_ms
+from registry.store.tables.base import BaseModel, now_ms
 
 
 class Webhook(BaseModel):

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from peewee import BigIntegerField, IntegerField, Model, TextField
 
-from registry.db import db, schema_lock
-from registry.models import now_ms
+from registry.store.db import db, schema_lock
+from registry.store.tables.base import now_ms
 
 log = logging.getLogger(__name__)
 

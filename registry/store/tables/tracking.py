@@ -1,6 +1,7 @@
 """The tracking tables (peewee): experiments, runs and what they log, logged models, artifacts.
 
-The registry's own tables live in registry.models. Timestamps are milliseconds since the epoch.
+The registry's own tables live in registry.store.tables.registry. Timestamps are milliseconds
+since the epoch.
 """
 
 import math
@@ -15,7 +16,7 @@ from peewee import (
     TextField,
 )
 
-from registry.models import BaseModel, now_ms
+from registry.store.tables.base import BaseModel, now_ms
 
 ACTIVE, DELETED = "active", "deleted"
 DEFAULT_EXPERIMENT_ID = 0
@@ -172,7 +173,7 @@ class ArtifactFile(BaseModel):
     uploaded_at = BigIntegerField(default=now_ms)
 
 
-TRACKING_MODELS = [
+TRACKING_TABLES = [
     Experiment,
     ExperimentTag,
     Run,

@@ -36,7 +36,7 @@ from peewee import (
     Value,
 )
 
-from registry.db import db
+from registry.store.db import db
 
 MAX_LIST = 1024
 MAX_SHAPES = 256

@@ -1,6 +1,4 @@
-"""The registry's tables (peewee). Timestamps are milliseconds since the epoch, as on the wire."""
-
-import time
+"""The registry's tables (peewee): models, versions, tags, aliases, the promotion history."""
 
 from peewee import (
     AutoField,
@@ -8,23 +6,12 @@ from peewee import (
     CharField,
     ForeignKeyField,
     IntegerField,
-    Model,
     TextField,
 )
 
-from registry.db import db
+from registry.store.tables.base import BaseModel, now_ms
 
 STAGES = ("None", "Staging", "Production", "Archived")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class BaseModel(Model):
-    class Meta:
-        database = db
-        legacy_table_names = False
 
 
 class RegisteredModel(BaseModel):
@@ -114,7 +101,7 @@ class Transition(BaseModel):
         indexes = ((("model", "timestamp"), False),)
 
 
-ALL_MODELS = [
+REGISTRY_TABLES = [
     RegisteredModel,
     RegisteredModelTag,
     ModelVersion,
