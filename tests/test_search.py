@@ -10,9 +10,8 @@ import pytest
 from conftest import POSTGRES_URL, postgres_database
 
 from registry.errors import InvalidParameter
-from registry.search import (
-    decode_page_token,
-    encode_page_token,
+from registry.search.pages import decode_page_token, encode_page_token
+from registry.search.registry import (
     model_version_ordering,
     model_version_where,
     registered_model_ordering,

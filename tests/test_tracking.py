@@ -479,6 +479,8 @@ def _bad_requests(run_id: str) -> list:
         ("POST", "runs/search", {"experiment_ids": ["1"], "order_by": ["bogus DESC"]}, "bogus"),
         ("POST", "runs/search", {"experiment_ids": ["1"], "run_view_type": "SOME"}, "SOME"),
         ("POST", "runs/search", {"experiment_ids": ["1"], "max_results": 50001}, "50000"),
+        # Signs alone are not an integer (this once reached int() and answered 500).
+        ("POST", "runs/search", {"experiment_ids": ["1"], "filter": "start_time > '+-5'"}, "'+-5'"),
         ("GET", "experiments/get", {"experiment_id": "1.5"}, "Invalid experiment ID"),
         ("POST", "experiments/create", {"name": " "}, "Invalid experiment name"),
         ("POST", "experiments/create", {"name": "x", "artifact_location": "/tmp/x"}, "local"),

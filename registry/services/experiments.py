@@ -2,8 +2,8 @@
 
 from peewee import IntegrityError
 
-from registry import search, tracking_search
 from registry.errors import InvalidParameter, ResourceAlreadyExists, ResourceDoesNotExist
+from registry.search import pages, tracking
 from registry.services.tracking_lookup import find_experiment, with_experiment_details
 from registry.store.db import db, reading
 from registry.store.tables.base import now_ms
@@ -64,14 +64,14 @@ def search_experiments(
     page_token: str | None = None,
 ) -> dict:
     """One page of experiments matching `filter`, with a token for the next page if any."""
-    condition = tracking_search.where(tracking_search.EXPERIMENTS, filter)
-    ordering = tracking_search.ordering(tracking_search.EXPERIMENTS, list(order_by))
+    condition = tracking.where(tracking.EXPERIMENTS, filter)
+    ordering = tracking.ordering(tracking.EXPERIMENTS, list(order_by))
     with reading():
         query = Experiment.select().where(Experiment.lifecycle_stage.in_(VIEW_TYPES[view_type]))
         if condition is not None:
             query = query.where(condition)
-        rows, more = search.fetch_page(
-            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"experiments": with_experiment_details(rows), **more}
 

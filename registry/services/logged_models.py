@@ -2,9 +2,9 @@
 
 import uuid
 
-from registry import search, tracking_search
 from registry.errors import InvalidParameter
 from registry.names import random_name
+from registry.search import pages, tracking
 from registry.services.tracking_lookup import (
     find_experiment,
     find_logged_model,
@@ -121,9 +121,9 @@ def search_logged_models(
     page_token: str | None = None,
 ) -> dict:
     """One page of the experiments' logged models matching `filter`."""
-    condition = tracking_search.where(tracking_search.LOGGED_MODELS, filter)
+    condition = tracking.where(tracking.LOGGED_MODELS, filter)
     clauses = [f"{o['field_name']} {'ASC' if o['ascending'] else 'DESC'}" for o in order_by]
-    ordering = tracking_search.ordering(tracking_search.LOGGED_MODELS, clauses)
+    ordering = tracking.ordering(tracking.LOGGED_MODELS, clauses)
     with reading():
         query = LoggedModel.select().where(
             LoggedModel.experiment.in_(list(experiment_ids))
@@ -131,8 +131,8 @@ def search_logged_models(
         )
         if condition is not None:
             query = query.where(condition)
-        rows, more = search.fetch_page(
-            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"models": with_logged_model_details(rows), **more}
 

@@ -4,7 +4,8 @@ import functools
 
 from hooks import events, signals
 from hooks.outbox import publish
-from registry import search
+from registry.search import pages
+from registry.search.registry import model_version_ordering, model_version_where
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
@@ -178,10 +179,10 @@ def _version_page(limit, offset, *, filter, order_by):
     # Only the versions' own columns: building joined model objects per row costs more than
     # one extra query for the (usually few) models on the page.
     query = ModelVersion.select().join(RegisteredModel)
-    where = search.model_version_where(filter)
+    where = model_version_where(filter)
     if where is not None:
         query = query.where(where)
-    ordering = search.model_version_ordering(list(order_by))
+    ordering = model_version_ordering(list(order_by))
     return query.order_by(*ordering).limit(limit).offset(offset)
 
 
@@ -195,7 +196,7 @@ def search_model_versions(
     """One page of versions matching `filter`, with a token for the next page if there is one."""
     page = functools.partial(_version_page.rows, filter=filter, order_by=list(order_by))
     with reading():
-        rows, more = search.fetch_page(page, max_results=max_results, page_token=page_token)
+        rows, more = pages.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"model_versions": with_version_details(with_models(rows)), **more}
 
 

@@ -6,8 +6,9 @@ from peewee import IntegrityError
 
 from hooks import events
 from hooks.outbox import publish
-from registry import search
 from registry.errors import ResourceAlreadyExists
+from registry.search import pages
+from registry.search.registry import registered_model_ordering, registered_model_where
 from registry.services.lookup import (
     find_model,
     latest_versions,
@@ -107,10 +108,10 @@ def delete_registered_model_tag(*, name: str, key: str) -> None:
 @statement
 def _model_page(limit, offset, *, filter, order_by):
     query = RegisteredModel.select()
-    where = search.registered_model_where(filter)
+    where = registered_model_where(filter)
     if where is not None:
         query = query.where(where)
-    ordering = search.registered_model_ordering(list(order_by))
+    ordering = registered_model_ordering(list(order_by))
     return query.order_by(*ordering).limit(limit).offset(offset)
 
 
@@ -124,7 +125,7 @@ def search_registered_models(
     """One page of models matching `filter`, with a token for the next page if there is one."""
     page = functools.partial(_model_page.rows, filter=filter, order_by=list(order_by))
     with reading():
-        rows, more = search.fetch_page(page, max_results=max_results, page_token=page_token)
+        rows, more = pages.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"registered_models": with_model_details(rows), **more}
 
 

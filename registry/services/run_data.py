@@ -2,8 +2,8 @@
 
 import math
 
-from registry import search
 from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.search import pages
 from registry.services.runs import RUN_NAME_TAG
 from registry.services.tracking_lookup import find_run
 from registry.store.db import db, reading
@@ -73,8 +73,8 @@ def get_metric_history(
             .where((Metric.run == run) & (Metric.key == metric_key))
             .order_by(Metric.step, Metric.timestamp, Metric.id)
         )
-        rows, more = search.fetch_page(
-            search.sliced(query), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query), max_results=max_results, page_token=page_token
         )
     return {"metrics": rows, **more}
 

@@ -2,9 +2,9 @@
 
 import uuid
 
-from registry import search, tracking_search
 from registry.errors import InvalidParameter
 from registry.names import random_name
+from registry.search import pages, tracking
 from registry.services.experiments import VIEW_TYPES
 from registry.services.tracking_lookup import (
     find_experiment,
@@ -115,8 +115,8 @@ def search_runs(
     page_token: str | None = None,
 ) -> dict:
     """One page of the experiments' runs matching `filter`, with a next-page token if any."""
-    condition = tracking_search.where(tracking_search.RUNS, filter)
-    ordering = tracking_search.ordering(tracking_search.RUNS, list(order_by))
+    condition = tracking.where(tracking.RUNS, filter)
+    ordering = tracking.ordering(tracking.RUNS, list(order_by))
     with reading():
         query = Run.select().where(
             Run.experiment.in_(list(experiment_ids))
@@ -124,8 +124,8 @@ def search_runs(
         )
         if condition is not None:
             query = query.where(condition)
-        rows, more = search.fetch_page(
-            search.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )
         return {"runs": with_run_details(rows), **more}
 

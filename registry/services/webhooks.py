@@ -8,8 +8,8 @@ from hooks import events
 from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
 from hooks.signing import is_valid_secret, new_secret
-from registry import search
 from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.search import pages
 from registry.store.db import db, reading
 from registry.store.tables.base import now_ms
 from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
@@ -51,8 +51,8 @@ def list_webhooks(*, max_results: int = 100, page_token: str | None = None) -> d
     """One page of webhooks, newest first."""
     query = Webhook.select().order_by(Webhook.creation_timestamp.desc(), Webhook.id)
     with reading():
-        rows, more = search.fetch_page(
-            search.sliced(query), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query), max_results=max_results, page_token=page_token
         )
     return {"webhooks": rows, **more}
 
@@ -131,8 +131,8 @@ def list_deliveries(
             .where(Delivery.webhook == webhook_id)
             .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         )
-        rows, more = search.fetch_page(
-            search.sliced(query), max_results=max_results, page_token=page_token
+        rows, more = pages.fetch_page(
+            pages.sliced(query), max_results=max_results, page_token=page_token
         )
         return {"deliveries": _with_attempts(rows), **more}
 

@@ -1,9 +1,10 @@
 """MLflow's search grammar for runs, experiments and logged models, compiled to peewee.
 
-The tokenizer, the AND-only parser and the comparison operators are the registry's
-(registry.search); this module adds what tracking searches have on top of them: metrics and
-params beside tags, `IS [NOT] NULL`, more identifier spellings, and ordering by a metric, param
-or tag (rows without one sort last, in either direction). Values are always bound parameters.
+The tokenizer, the AND-only parser and the comparison operators are the shared grammar's
+(registry.search.grammar); this module adds what tracking searches have on top of them:
+metrics and params beside tags, `IS [NOT] NULL`, more identifier spellings, and ordering by a
+metric, param or tag (rows without one sort last, in either direction). Values are always bound
+parameters.
 """
 
 import operator
@@ -12,9 +13,21 @@ from functools import reduce
 
 from peewee import SQL, Case, Expression, Model, Node, Ordering, fn
 
-from registry import search
 from registry.errors import InvalidParameter
-from registry.search import _NUMERIC, _PATTERN, _STRING, _compare, _Comparison
+from registry.search.grammar import (
+    INT64,
+    NUMERIC,
+    PATTERN,
+    STRING,
+    Comparison,
+    Parser,
+    check_comparator,
+    check_strings,
+    compare,
+    identifier,
+    quoted_integer,
+    tokenize,
+)
 from registry.store.tables.tracking import (
     Experiment,
     ExperimentTag,
@@ -42,6 +55,7 @@ _ENTITY_WORDS = {
     "metric": "metric",
     "metrics": "metric",
 }
+_VALID_ENTITIES = "'metrics', 'params', 'tags' and 'attributes'"
 
 
 @dataclass(frozen=True)
@@ -77,20 +91,20 @@ class Searchable:
 
 
 _EXACT = frozenset({"=", "!="})
-_TIME = frozenset(_NUMERIC)
+_TIME = frozenset(NUMERIC)
 
 RUNS = Searchable(
     what="run",
     attributes={
-        "run_id": Column(Run.run_id, _STRING),
-        "run_name": Column(Run.name, _STRING),
-        "run name": Column(Run.name, _STRING),
-        "Run name": Column(Run.name, _STRING),
-        "Run Name": Column(Run.name, _STRING),
-        "status": Column(Run.status, _STRING),
-        "user_id": Column(Run.user_id, _STRING),
-        "artifact_uri": Column(Run.artifact_uri, _STRING),
-        "lifecycle_stage": Column(Run.lifecycle_stage, _STRING),
+        "run_id": Column(Run.run_id, STRING),
+        "run_name": Column(Run.name, STRING),
+        "run name": Column(Run.name, STRING),
+        "Run name": Column(Run.name, STRING),
+        "Run Name": Column(Run.name, STRING),
+        "status": Column(Run.status, STRING),
+        "user_id": Column(Run.user_id, STRING),
+        "artifact_uri": Column(Run.artifact_uri, STRING),
+        "lifecycle_stage": Column(Run.lifecycle_stage, STRING),
         "experiment_id": Column(Run.experiment, _EXACT, numeric=True),
         "start_time": Column(Run.start_time, _TIME, numeric=True, nullable=True),
         "created": Column(Run.start_time, _TIME, numeric=True, nullable=True),
@@ -98,9 +112,9 @@ RUNS = Searchable(
         "end_time": Column(Run.end_time, _TIME, numeric=True, nullable=True),
     },
     key_values={
-        "metric": KeyValues(LatestMetric, "run", frozenset(_NUMERIC), numeric=True),
-        "param": KeyValues(Param, "run", _STRING | _NULL_CHECKS),
-        "tag": KeyValues(RunTag, "run", _STRING | _NULL_CHECKS),
+        "metric": KeyValues(LatestMetric, "run", frozenset(NUMERIC), numeric=True),
+        "param": KeyValues(Param, "run", STRING | _NULL_CHECKS),
+        "tag": KeyValues(RunTag, "run", STRING | _NULL_CHECKS),
     },
     identity=Run.run_id,
     default_order=("start_time DESC",),
@@ -109,12 +123,12 @@ RUNS = Searchable(
 EXPERIMENTS = Searchable(
     what="experiment",
     attributes={
-        "name": Column(Experiment.name, _PATTERN),
+        "name": Column(Experiment.name, PATTERN),
         "experiment_id": Column(Experiment.id, _EXACT, numeric=True),
         "creation_time": Column(Experiment.creation_time, _TIME, numeric=True),
         "last_update_time": Column(Experiment.last_update_time, _TIME, numeric=True),
     },
-    key_values={"tag": KeyValues(ExperimentTag, "experiment", _PATTERN)},
+    key_values={"tag": KeyValues(ExperimentTag, "experiment", PATTERN)},
     identity=Experiment.id,
     default_order=("creation_time DESC",),
 )
@@ -122,19 +136,19 @@ EXPERIMENTS = Searchable(
 LOGGED_MODELS = Searchable(
     what="logged model",
     attributes={
-        "name": Column(LoggedModel.name, _STRING),
-        "model_id": Column(LoggedModel.model_id, _STRING),
-        "model_type": Column(LoggedModel.model_type, _STRING),
-        "status": Column(LoggedModel.status, _STRING),
-        "source_run_id": Column(LoggedModel.source_run_id, _STRING),
+        "name": Column(LoggedModel.name, STRING),
+        "model_id": Column(LoggedModel.model_id, STRING),
+        "model_type": Column(LoggedModel.model_type, STRING),
+        "status": Column(LoggedModel.status, STRING),
+        "source_run_id": Column(LoggedModel.source_run_id, STRING),
         "creation_timestamp": Column(LoggedModel.creation_timestamp, _TIME, numeric=True),
         "creation_time": Column(LoggedModel.creation_timestamp, _TIME, numeric=True),
         "last_updated_timestamp": Column(LoggedModel.last_updated_timestamp, _TIME, numeric=True),
         "last_updated_time": Column(LoggedModel.last_updated_timestamp, _TIME, numeric=True),
     },
     key_values={
-        "param": KeyValues(LoggedModelParam, "model", _PATTERN),
-        "tag": KeyValues(LoggedModelTag, "model", _PATTERN),
+        "param": KeyValues(LoggedModelParam, "model", PATTERN),
+        "tag": KeyValues(LoggedModelTag, "model", PATTERN),
     },
     identity=LoggedModel.model_id,
     default_order=("creation_timestamp DESC",),
@@ -144,13 +158,13 @@ LOGGED_MODELS = Searchable(
 # --- parsing ---------------------------------------------------------------------------------
 
 
-class _Parser(search._Parser):
-    """The registry's parser, with tracking's identifiers and `IS [NOT] NULL`."""
+class _Parser(Parser):
+    """The shared parser, with tracking's identifiers and `IS [NOT] NULL`."""
 
-    def _identify(self, token) -> tuple[str, str]:
-        return _identifier(token)
+    entities = _ENTITY_WORDS
+    valid_entities = _VALID_ENTITIES
 
-    def _comparison(self) -> _Comparison:
+    def _comparison(self) -> Comparison:
         entity, key, text = self._subject()
         if self.pos < len(self.tokens) and self.tokens[self.pos].is_word("IS"):
             self.pos += 1
@@ -158,56 +172,29 @@ class _Parser(search._Parser):
             self.pos += negated
             if not self._next("NULL").is_word("NULL"):
                 raise InvalidParameter(f"Invalid filter: expected NULL after IS for '{key}'")
-            return _Comparison(entity, key, "IS NOT NULL" if negated else "IS NULL", "")
-        return _Comparison(entity, key, self._comparator(text), self._value())
-
-
-def _identifier(token) -> tuple[str, str]:
-    head, rest = token.match.group("head"), token.match.group("rest")
-    if head is None:  # a lone `backticked` key
-        return "attribute", search._unquote(token.text)
-    if rest is None:
-        return "attribute", head
-    entity = _ENTITY_WORDS.get(head)
-    if entity is None:
-        raise InvalidParameter(
-            f"Invalid entity type '{head}'. Valid entity types are "
-            "'metrics', 'params', 'tags' and 'attributes'"
-        )
-    return entity, search._unquote(rest) if rest[0] in '`"' else rest
+            return Comparison(entity, key, "IS NOT NULL" if negated else "IS NULL", "")
+        return Comparison(entity, key, self._comparator(text), self._value())
 
 
 # --- filters ---------------------------------------------------------------------------------
 
 
-def _check(comparison: _Comparison, valid: frozenset[str], what: str) -> None:
-    if comparison.comparator not in valid:
-        raise InvalidParameter(
-            f"Invalid comparator '{comparison.comparator}' for {what} '{comparison.key}'. "
-            f"Valid comparators are {sorted(valid)}"
-        )
-
-
-def _checked_value(comparison: _Comparison, numeric: bool, what: str):
-    value, is_list = comparison.value, comparison.comparator in ("IN", "NOT IN")
+def _checked_value(comparison: Comparison, numeric: bool, what: str):
+    value = comparison.value
     if numeric:
-        if isinstance(value, str) and value.strip().lstrip("+-").isdecimal():
-            value = int(value)  # a quoted integer is accepted, as MLflow does
+        value = quoted_integer(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidParameter(
                 f"Expected a numeric value for {what} '{comparison.key}', got {value!r}"
             )
-        if isinstance(value, int) and value not in search._INT64:
+        if isinstance(value, int) and value not in INT64:
             raise InvalidParameter(f"Value {value} for {what} '{comparison.key}' is too large")
-    elif is_list != isinstance(value, tuple) or isinstance(value, int | float):
-        raise InvalidParameter(
-            f"Comparator '{comparison.comparator}' for {what} '{comparison.key}' needs "
-            + ("a list of quoted strings like ('a', 'b')" if is_list else "a quoted string")
-        )
+    else:
+        check_strings(comparison, what)
     return value
 
 
-def _condition(searchable: Searchable, c: _Comparison) -> Node:
+def _condition(searchable: Searchable, c: Comparison) -> Node:
     if c.entity == "attribute":
         column = searchable.attributes.get(c.key)
         if column is None:
@@ -215,17 +202,17 @@ def _condition(searchable: Searchable, c: _Comparison) -> Node:
             raise InvalidParameter(
                 f"Invalid attribute key '{c.key}' specified. Valid keys are {valid}"
             )
-        _check(c, column.comparators, "attribute")
-        return _compare(column.node, c.comparator, _checked_value(c, column.numeric, "attribute"))
+        check_comparator(c, column.comparators, "attribute")
+        return compare(column.node, c.comparator, _checked_value(c, column.numeric, "attribute"))
     kv = searchable.key_values.get(c.entity)
     if kv is None:
         raise InvalidParameter(f"A {searchable.what} search cannot filter on {c.entity}s")
-    _check(c, kv.comparators, c.entity)
+    check_comparator(c, kv.comparators, c.entity)
     owned = searchable.owned(kv, c.key)
     if c.comparator in _NULL_CHECKS:
         exists = fn.EXISTS(kv.table.select(SQL("1")).where(owned))
         return exists if c.comparator == "IS NOT NULL" else ~exists
-    condition = _compare(kv.table.value, c.comparator, _checked_value(c, kv.numeric, c.entity))
+    condition = compare(kv.table.value, c.comparator, _checked_value(c, kv.numeric, c.entity))
     if kv.numeric:
         condition = condition & (kv.table.is_nan == False)  # noqa: E712 (SQL, not Python)
     return fn.EXISTS(kv.table.select(SQL("1")).where(owned & condition))
@@ -243,14 +230,14 @@ def where(searchable: Searchable, filter_string: str | None) -> Node | None:
 
 def _order_key(clause: str) -> tuple[str, str, bool]:
     """Parse `<identifier> [ASC|DESC]` into (entity, key, ascending)."""
-    tokens = search._tokenize(clause)
+    tokens = tokenize(clause)
     if not tokens or len(tokens) > 2 or tokens[0].kind != "ident":
         raise InvalidParameter(f"Invalid order_by clause '{clause}'. Could not be parsed.")
     if len(tokens) == 2 and not tokens[1].is_word("ASC", "DESC"):
         raise InvalidParameter(
             f"Invalid ordering '{tokens[1].text}' in order_by clause '{clause}'; use ASC or DESC"
         )
-    entity, key = _identifier(tokens[0])
+    entity, key = identifier(tokens[0], _ENTITY_WORDS, _VALID_ENTITIES)
     return entity, key, len(tokens) == 1 or tokens[1].text.upper() == "ASC"
 
 
