@@ -1,1 +1,1 @@
-../registry/gunicorn_config.py
+../registry/server/gunicorn_config.py

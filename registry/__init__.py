@@ -8,7 +8,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Imported here, not at module level, so `import registry.x` never drags in every route
     # (and hooks, which the services import, can import registry modules freely).
     import hooks
-    from registry import artifact_store, store
+    from registry import store
     from registry.api import (
         artifacts,
         errors,
@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
         webhooks,
     )
     from registry.api import registry as registry_api
+    from registry.artifacts import store as artifact_store
     from registry.config import load_settings
 
     app = Flask(__name__)

@@ -15,7 +15,7 @@ import pytest
 import requests
 from gunicorn.config import Config
 
-from registry.cli import GUNICORN_CONFIG, PodiumServer
+from registry.server.application import GUNICORN_CONFIG, PodiumServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -26,7 +26,7 @@ DEPLOY = ROOT / "deploy"
 
 def test_deploy_gunicorn_conf_is_the_file_podium_serve_loads():
     assert (DEPLOY / "gunicorn.conf.py").resolve() == GUNICORN_CONFIG.resolve()
-    assert GUNICORN_CONFIG.parent == ROOT / "registry"  # shipped in the package, not beside it
+    assert GUNICORN_CONFIG.parent == ROOT / "registry" / "server"  # in the package, not beside it
 
 
 def test_every_setting_is_a_gunicorn_setting_with_a_comment():
@@ -61,7 +61,7 @@ def test_every_setting_is_a_gunicorn_setting_with_a_comment():
 
 
 def test_settings_come_from_the_environment_and_the_command_line_wins(monkeypatch):
-    from registry.serving import no_dispatcher, start_dispatcher
+    from registry.server.dispatcher import no_dispatcher, start_dispatcher
 
     for name, value in {
         "WORKERS": "3",

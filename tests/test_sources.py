@@ -2,8 +2,8 @@
 
 import pytest
 
+from registry.artifacts.sources import MAX_SOURCE_LENGTH, validate_source
 from registry.errors import InvalidParameter
-from registry.sources import MAX_SOURCE_LENGTH, validate_source
 
 RUN = "0123456789abcdef0123456789abcdef"
 

@@ -5,7 +5,7 @@ import re
 from flask import current_app
 from marshmallow import ValidationError, fields
 
-from registry import sources
+from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.store.tables.registry import STAGES
 
@@ -136,7 +136,7 @@ class TagValue(_Verbatim):
 
 
 class Source(_Verbatim):
-    """A model version source URI, checked by registry.sources."""
+    """A model version source URI, checked by registry.artifacts.sources."""
 
     def check(self, value, attr):
         try:

@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 
-from registry import sources
+from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.schemas.base import RequestSchema, ResponseSchema
 from registry.schemas.fields import MaxResults, Text

@@ -5,7 +5,7 @@ from typing import BinaryIO
 
 from peewee import fn
 
-from registry.artifact_store import Entry, artifact_path, current_store
+from registry.artifacts.store import Entry, artifact_path, current_store
 from registry.store.db import db
 from registry.store.tables.base import now_ms
 from registry.store.tables.tracking import ArtifactFile

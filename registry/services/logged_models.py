@@ -3,8 +3,8 @@
 import uuid
 
 from registry.errors import InvalidParameter
-from registry.names import random_name
 from registry.search import pages, tracking
+from registry.services.names import random_name
 from registry.services.tracking_lookup import (
     find_experiment,
     find_logged_model,

@@ -1,4 +1,4 @@
-"""The webhook dispatcher beside gunicorn: hooks registry/gunicorn_config.py installs."""
+"""The webhook dispatcher beside gunicorn: hooks registry/server/gunicorn_config.py installs."""
 
 import logging
 import os

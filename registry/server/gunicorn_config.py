@@ -11,7 +11,7 @@ override the matching ones.
 import os
 
 from registry.config import load_settings
-from registry.serving import no_dispatcher, start_dispatcher, stop_dispatcher
+from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
 
 _settings = load_settings()
 
