@@ -1,4 +1,7 @@
-"""Events out of the registry: in-process signals and durable, signed webhooks."""
+"""Events out of the registry: in-process signals and durable, signed webhooks.
+
+hooks may import the store and registry.errors; never registry.api, schemas or services.
+"""
 
 import importlib
 import logging

@@ -1,12 +1,15 @@
 """Schema migrations and the `podium db` commands, on the suite's backend."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
+import requests
 from peewee import IntegerField, Model
 
 from registry.store import migrations
@@ -233,3 +236,48 @@ def test_podium_db_check_redacts_passwords_and_fails_without_a_server():
     assert "postgresql://podium:***@127.0.0.1:1/podium" in check.stdout
     assert "cannot connect" in check.stdout
     assert "hunter2" not in check.stdout + check.stderr
+
+
+def test_a_database_from_the_release_before_the_layout_opens_upgrades_and_serves(tmp_path):
+    """tests/data/schema-1-release.sql was dumped from a database that the release before
+    registry/ moved into rooms wrote: today's code upgrades it and the MLflow client reads it."""
+    from conftest import LiveServer
+    from mlflow import MlflowClient
+
+    database = tmp_path / "release.db"
+    connection = sqlite3.connect(database)
+    connection.executescript((Path(ROOT) / "tests/data/schema-1-release.sql").read_text())
+    connection.close()
+    url = f"sqlite:///{database}"
+
+    upgraded = _podium(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"schema version {LATEST_VERSION}" in upgraded.stdout
+    server = LiveServer(url, tmp_path).start()
+    try:
+        client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
+        model = client.get_registered_model("churn-model")
+        assert (model.description, model.tags) == ("predicts churn", {"team": "growth"})
+        assert client.get_model_version_by_alias("churn-model", "champion").version == "2"
+        assert client.get_model_version("churn-model", "2").tags == {"validated": "true"}
+        production = client.get_latest_versions("churn-model", stages=["Production"])
+        assert [v.version for v in production] == ["1"]
+        run = client.get_run(production[0].run_id)
+        assert (run.data.params, run.data.metrics) == ({"alpha": "0.5"}, {"auc": 0.91})
+        (hook,) = client.list_webhooks()
+        assert (hook.name, hook.url) == ("deployer", "http://127.0.0.1:9/hook")
+        # Version numbers go on from the stored counter; the history goes on from its rows.
+        assert client.create_model_version("churn-model", production[0].source).version == "4"
+        client.transition_model_version_stage("churn-model", "4", "Production")
+        history = requests.get(
+            f"{server.url}/api/2.0/podium/registered-models/history",
+            params={"name": "churn-model"},
+            timeout=10,
+        ).json()["history"]
+        assert [(h["version"], h["kind"], h.get("to_stage"), h.get("alias")) for h in history] == [
+            ("1", "stage", "Production", None),
+            ("2", "alias", None, "champion"),
+            ("4", "stage", "Production", None),
+        ]
+    finally:
+        server.stop()
