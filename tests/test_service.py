@@ -88,19 +88,23 @@ def test_wal_checkpoints_run_on_their_own_thread(app, monkeypatch):
         pytest.skip("SQLite WAL")
     sqlite = db.obj
     monkeypatch.setattr(type(sqlite), "CHECKPOINT_EVERY", 10)
-    release, finished, threads = threading.Event(), queue.Queue(), []
+    started, release, finished, threads = threading.Event(), threading.Event(), queue.Queue(), []
     checkpoint = sqlite._checkpoint
 
     def held_checkpoint():
         threads.append(threading.current_thread().name)
+        started.set()
         release.wait(30)
         checkpoint()
         finished.put(True)
 
     monkeypatch.setattr(sqlite, "_checkpoint", held_checkpoint)
     with db.connection_context():
-        _write_models(20, "m")  # two wakes; the first checkpoint holds, and writes go on
-        assert threads == ["wal-checkpoint"] and finished.empty()
+        _write_models(10, "a")  # the tenth commit wakes the thread
+        # Wait for the thread itself, not for the scheduler to have run it within ten writes.
+        assert started.wait(30) and threads == ["wal-checkpoint"]
+        _write_models(10, "b")  # the first checkpoint holds; writes go on and wake it again
+        assert finished.empty()
         release.set()
         assert finished.get(timeout=30) and finished.get(timeout=30)  # the second wake, too
 
