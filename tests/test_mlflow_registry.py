@@ -97,6 +97,22 @@ def test_model_version_lifecycle(mlflow_client, model_name):
     assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_a_source_naming_another_host_is_refused(shared_server, mlflow_client, model_name):
+    """The client would fetch mlflow-artifacts://evil.example/... from that host, sending its
+    tracking credentials there; only this server's own host (or none) is accepted."""
+    mlflow_client.create_registered_model(model_name)
+    path = "/1/0123456789abcdef0123456789abcdef/artifacts/model"
+    for host in ("evil.example", "127.0.0.1:1"):
+        with pytest.raises(MlflowException) as error:
+            mlflow_client.create_model_version(model_name, f"mlflow-artifacts://{host}{path}")
+        assert error.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert "no host other than this server's" in error.value.message
+    assert mlflow_client.search_model_versions(f"name = '{model_name}'") == []
+    own = shared_server.url.removeprefix("http://")
+    version = mlflow_client.create_model_version(model_name, f"mlflow-artifacts://{own}{path}")
+    assert version.version == "1"
+
+
 def test_version_numbers_are_never_reused(mlflow_client, model_name):
     _register(mlflow_client, model_name, count=3)
     mlflow_client.delete_model_version(model_name, "3")

@@ -21,7 +21,6 @@ RUN = "0123456789abcdef0123456789abcdef"
         "models:/検出器/2",
         f"mlflow-artifacts:/1/{RUN}/artifacts/model",
         f"mlflow-artifacts:/0/models/m-{RUN}/artifacts",
-        f"mlflow-artifacts://tracking.internal:5000/1/{RUN}/artifacts/model",
         f"MLflow-Artifacts:/1/{RUN}/artifacts/model",
         "s3://bucket/path/model",
         "S3://bucket/path/model",
@@ -179,6 +178,24 @@ def test_invisible_characters_are_escaped_in_the_message():
     assert "\n" not in caught.value.message
     assert "\u202e" not in caught.value.message
     assert "\\n" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "mlflow-artifacts://evil.example/x",
+        f"mlflow-artifacts://tracking.internal:5001/1/{RUN}/artifacts/model",  # another port
+        "mlflow-artifacts://169.254.169.254/latest",
+    ],
+)
+def test_mlflow_artifacts_sources_name_no_host_but_this_servers(source):
+    with pytest.raises(InvalidParameter, match="no host other than this server's"):
+        validate_source(source, own_hosts=("tracking.internal:5000",))
+
+
+def test_mlflow_artifacts_sources_may_name_this_server():
+    source = f"mlflow-artifacts://Tracking.Internal:5000/1/{RUN}/artifacts/model"
+    assert validate_source(source, own_hosts=("tracking.internal:5000",)) is source
 
 
 @pytest.mark.parametrize(

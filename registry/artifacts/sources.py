@@ -18,7 +18,7 @@ MAX_SOURCE_LENGTH = 4096
 _SCHEMES = {
     "runs": "path",  # runs:/<run_id>/<path>, resolved through the run's artifact root
     "models": "path",  # models:/<name>/<version>, models:/<name>@<alias>, models:/m-<id>
-    "mlflow-artifacts": "any",  # proxied by the tracking server; may name host:port
+    "mlflow-artifacts": "any",  # proxied by the tracking server; a host must be this server
     "s3": "host",
     "s3a": "host",  # Spark's name for S3 buckets, common for models written by Spark jobs
     "gs": "host",
@@ -47,8 +47,14 @@ _MAX_DECODE_LAYERS = 10  # real sources are encoded once, at most twice
 _ECHO_LIMIT = 200
 
 
-def validate_source(source: str, *, allow_local: bool = False) -> str:
-    """Return `source` unchanged if it is a safe model version source; raise InvalidParameter."""
+def validate_source(
+    source: str, *, allow_local: bool = False, own_hosts: tuple[str, ...] = ()
+) -> str:
+    """Return `source` unchanged if it is a safe model version source; raise InvalidParameter.
+
+    `own_hosts` are the names (host or host:port) this server is reached by: the only hosts an
+    mlflow-artifacts:// source may name.
+    """
     if not isinstance(source, str) or not source:
         raise InvalidParameter("Model version source must be a non-empty string.")
     if len(source) > MAX_SOURCE_LENGTH:
@@ -92,7 +98,20 @@ def validate_source(source: str, *, allow_local: bool = False) -> str:
 
     if scheme in _SCHEMES:
         _check_layout(source, scheme, rest)
+    if scheme == "mlflow-artifacts":
+        _check_own_host(source, _authority(rest), own_hosts)
     return source
+
+
+def _check_own_host(source: str, host: str, own_hosts: tuple[str, ...]) -> None:
+    # A client resolves mlflow-artifacts://host/... by sending its tracking credentials to that
+    # host, so a source naming another host would send them, and the download, elsewhere.
+    if host and host.lower() not in {own.lower() for own in own_hosts}:
+        _reject(
+            source,
+            "an mlflow-artifacts source may name no host other than this server's; "
+            "write it as mlflow-artifacts:/<path>",
+        )
 
 
 def _check_layout(source: str, scheme: str, rest: str) -> None:

@@ -2,7 +2,7 @@
 
 import re
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from marshmallow import ValidationError, fields
 
 from registry.artifacts import sources
@@ -135,13 +135,20 @@ class TagValue(_Verbatim):
         return value
 
 
+def own_hosts() -> tuple[str, ...]:
+    """The host (and port) the client reached this server by, as its Host header says."""
+    return (request.host,) if has_request_context() else ()
+
+
 class Source(_Verbatim):
     """A model version source URI, checked by registry.artifacts.sources."""
 
     def check(self, value, attr):
         try:
             return sources.validate_source(
-                value, allow_local=current_app.config["PODIUM_ALLOW_LOCAL_SOURCES"]
+                value,
+                allow_local=current_app.config["PODIUM_ALLOW_LOCAL_SOURCES"],
+                own_hosts=own_hosts(),
             )
         except InvalidParameter as error:
             raise ValidationError(error.message) from None

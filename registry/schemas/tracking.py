@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MaxResults, Text
+from registry.schemas.fields import MaxResults, Text, own_hosts
 from registry.schemas.registry import IDENTIFIER, URL, TagOut
 from registry.schemas.tracking_fields import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -55,7 +55,7 @@ class ArtifactLocation(Text):
         if not value:
             return value
         try:
-            return sources.validate_source(value)
+            return sources.validate_source(value, own_hosts=own_hosts())
         except InvalidParameter as error:
             message = error.message.replace("model version source", "artifact location")
             raise ValidationError(message) from None
