@@ -23,6 +23,7 @@ MISSING = "RESOURCE_DOES_NOT_EXIST"
 EXISTS = "RESOURCE_ALREADY_EXISTS"
 NO_ENDPOINT = "ENDPOINT_NOT_FOUND"
 MALFORMED = "Malformed JSON request body"
+VALUES = "more than 100000 JSON values"
 NOT_JSON = "Content-Type must be one of ['application/json']"
 
 
@@ -194,7 +195,10 @@ PROTOCOL = [
         ("content-type-missing", raw("POST", CREATE.path, '{"name": "x"}', None), NOT_JSON),
         ("content-type-form-on-delete",
          raw("DELETE", DELETE.path, "name=seed", "application/x-www-form-urlencoded"), NOT_JSON),
-        ("nested-lists", raw("POST", CREATE.path, "[" * 100_000), "nested too deeply"),
+        ("nested-lists", raw("POST", CREATE.path, "[" * 5_000), "nested too deeply"),
+        # Bounded before parsing: each two-byte [] or {} would cost ~60 bytes once parsed.
+        ("many-arrays", raw("POST", CREATE.path, '{"tags": [' + "[]," * 100_000 + "[]]}"), VALUES),
+        ("many-objects", raw("POST", CREATE.path, '{"tags": [' + "{}," * 100_000 + "{}]}"), VALUES),
         ("nested-objects", raw("POST", CREATE.path, '{"a":' * 100_000), "nested too deeply"),
         ("utf8-invalid-byte", raw("POST", CREATE.path, b'{"name": "\xff"}'), (MALFORMED, "utf-8")),
         ("utf8-overlong", raw("POST", CREATE.path, b'{"name": "\xc0\xae"}'), MALFORMED),

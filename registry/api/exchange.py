@@ -14,6 +14,13 @@ from marshmallow import Schema, fields
 from registry.errors import InvalidParameter
 from registry.schemas.dumping import dumper
 
+# Parsing turns each short JSON value (`{}`, `[]`, `"ab"`, `1.5`) into 24 to 60 bytes of Python
+# object, so a body of nothing else would take up to twenty times its size before any schema
+# saw it. Every value but the first in an array or object follows a comma, so commas plus
+# brackets bound the number of values (from above: some stand inside strings). Real requests
+# have a few thousand (a full log-batch about 5,000); past this a body is refused unparsed.
+MAX_JSON_VALUES = 100_000
+
 
 def exchange(request_schema: Schema | None = None, response_schema: Schema | None = None):
     """Decorate a view taking the loaded request (if any) and returning what the response dumps."""
@@ -73,7 +80,13 @@ def _json_body() -> dict | None:
         raise InvalidParameter("Bad Request. Content-Type must be one of ['application/json'].")
     try:
         # Decode strictly first: json.loads(bytes) would let encoded surrogates through.
-        body = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if text.count(",") + text.count("[") + text.count("{") > MAX_JSON_VALUES:
+            raise InvalidParameter(
+                f"The request body holds more than {MAX_JSON_VALUES} JSON values (counting "
+                "commas and brackets); split it into several requests."
+            )
+        body = json.loads(text)
     except RecursionError:
         raise InvalidParameter("Malformed JSON request body: nested too deeply.") from None
     except ValueError as error:  # includes UnicodeDecodeError

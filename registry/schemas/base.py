@@ -1,5 +1,7 @@
 """Base schemas: unknown request fields ignored, every failure an MLflow-style InvalidParameter."""
 
+import reprlib
+
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from registry.errors import InvalidParameter
@@ -13,7 +15,7 @@ class RequestSchema(Schema):
 
     def handle_error(self, error: ValidationError, data, **kwargs):
         name, messages = next(iter(error.messages.items()))
-        message = _first_message(messages)
+        message = first_message(messages)
         field = self.fields.get(name)
         if field is None:  # a schema-level error, e.g. the body is not an object
             raise InvalidParameter(message)
@@ -35,12 +37,39 @@ class ResponseSchema(Schema):
     """Marker base for output shapes (dumped, never loaded)."""
 
 
-def _first_message(messages) -> str:
+def first_message(messages) -> str:
+    """The first message of a (nested) marshmallow error."""
     while isinstance(messages, (list, dict)):
         messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
     return str(messages)
 
 
+# A client's value quoted in an error message: a few items and characters, whatever its size, so
+# a huge list costs no more to describe than a small one.
+_BOUNDED = reprlib.Repr()
+_BOUNDED.maxlevel, _BOUNDED.maxlist, _BOUNDED.maxdict = 2, 5, 5
+_BOUNDED.maxstring = _BOUNDED.maxother = _BOUNDED.maxlong = 120
+
+
+def shown(value) -> str:
+    """repr() of a client's value, bounded: a few items, a few hundred characters at most."""
+    return _BOUNDED.repr(value)
+
+
+def clipped(value, limit: int = 64) -> str:
+    """At most `limit` characters of `value` as text: a string's head, or a bounded repr."""
+    if isinstance(value, str):
+        return value[:limit]
+    if value is None or isinstance(value, bool | int | float):
+        return str(value)[:limit]
+    return shown(value)[:limit]
+
+
 def _short(value) -> str:
-    text = repr(value) if not isinstance(value, (int, float)) else str(value)
+    if isinstance(value, int | float):
+        text = str(value)
+    elif isinstance(value, str):
+        text = repr(value[:101])
+    else:
+        text = shown(value)
     return text if len(text) <= 100 else text[:100] + "..."

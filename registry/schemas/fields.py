@@ -4,9 +4,11 @@ import re
 
 from flask import current_app, has_request_context, request
 from marshmallow import ValidationError, fields
+from marshmallow.validate import Length
 
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
+from registry.schemas.base import first_message, shown
 from registry.store.tables.registry import STAGES
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -15,6 +17,10 @@ _ALIAS = re.compile(r"^[A-Za-z0-9_\-.]+$")
 MAX_NAME_LENGTH = 256
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 100_000
+# Entries in one request list (tags, params, ids, names...), unless a field says otherwise.
+MAX_ITEMS = 1000
+MAX_ORDER_BY = 10  # order_by clauses: each sorts by a different key, and searches have few keys
+MAX_STAGES = 10  # a stage filter: there are four stages
 
 
 class _Verbatim(fields.String):
@@ -28,7 +34,9 @@ class _Verbatim(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise ValidationError(f"Invalid value {value!r} for parameter '{attr}': not a string.")
+            raise ValidationError(
+                f"Invalid value {shown(value)} for parameter '{attr}': not a string."
+            )
         if "\x00" in value:
             raise ValidationError(f"Parameter '{attr}' may not contain NUL characters.")
         try:
@@ -154,6 +162,44 @@ class Source(_Verbatim):
             raise ValidationError(error.message) from None
 
 
+class Items(fields.List):
+    """A request list of at most `max_items` entries, counted before any entry is checked.
+
+    Checking stops at the first bad entry, so a long list of bad entries costs one error, not
+    one per entry. `too_many` (formatted with limit and count) replaces the default message.
+    """
+
+    verbatim_errors = True
+
+    def __init__(self, inner, *, max_items: int = MAX_ITEMS, too_many: str = "", **kwargs):
+        # Length never fails (the count is checked first); it puts maxItems in the API document.
+        checks = [
+            Length(max=max_items),
+            *([kwargs.pop("validate")] if "validate" in kwargs else []),
+        ]
+        super().__init__(inner, validate=checks, **kwargs)
+        self.max_items = max_items
+        self.too_many = too_many or "Parameter '{attr}' has {count} items, at most {limit}."
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list | tuple):
+            raise self.make_error("invalid")
+        if len(value) > self.max_items:
+            raise ValidationError(
+                self.too_many.format(attr=attr, limit=self.max_items, count=len(value))
+            )
+        loaded = []
+        for index, item in enumerate(value):
+            try:
+                loaded.append(self.inner.deserialize(item, **kwargs))
+            except ValidationError as error:
+                raise ValidationError(
+                    f"Invalid value {shown(item)} at index {index} of parameter '{attr}': "
+                    + first_message(error.messages)
+                ) from None
+        return loaded
+
+
 class MaxResults(fields.Integer):
     verbatim_errors = True
 
@@ -166,7 +212,7 @@ class MaxResults(fields.Integer):
             number = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError:
             raise ValidationError(
-                f"Invalid value {value!r} for parameter '{attr}': it must be an integer."
+                f"Invalid value {shown(value)} for parameter '{attr}': it must be an integer."
             ) from None
         if not 1 <= number <= self.maximum:
             raise ValidationError(

@@ -3,7 +3,7 @@
 from marshmallow import fields
 
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MaxResults, StrictBoolean, Text
+from registry.schemas.fields import MAX_ORDER_BY, Items, MaxResults, StrictBoolean, Text
 from registry.schemas.registry import IDENTIFIER, URL, TagOut
 from registry.schemas.tracking import Facets, ListItem, MetricOut, ParamItem
 from registry.schemas.tracking_fields import (
@@ -34,8 +34,8 @@ class CreateLoggedModelIn(RequestSchema):
     name = Text(max_length=IDENTIFIER, load_default="")
     source_run_id = Text(max_length=IDENTIFIER, load_default="")
     model_type = Text(max_length=IDENTIFIER, load_default="")
-    params = fields.List(fields.Nested(ParamItem), load_default=list)
-    tags = fields.List(fields.Nested(LoggedModelTagItem), load_default=list)
+    params = Items(fields.Nested(ParamItem), load_default=list)
+    tags = Items(fields.Nested(LoggedModelTagItem), load_default=list)
 
 
 class GetLoggedModelIn(RequestSchema):
@@ -47,18 +47,18 @@ class FinalizeLoggedModelIn(RequestSchema):
 
 
 class SetLoggedModelTagsIn(RequestSchema):
-    tags = fields.List(fields.Nested(LoggedModelTagItem), required=True)
+    tags = Items(fields.Nested(LoggedModelTagItem), required=True)
 
 
 class LogLoggedModelParamsIn(RequestSchema):
-    params = fields.List(fields.Nested(ParamItem), required=True)
+    params = Items(fields.Nested(ParamItem), required=True)
 
 
 class SearchLoggedModelsIn(RequestSchema):
-    experiment_ids = fields.List(ExperimentId(), load_default=list)
+    experiment_ids = Items(ExperimentId(), load_default=list)
     filter = Text(max_length=URL, load_default=None)
     max_results = MaxResults(maximum=1000, load_default=50)
-    order_by = fields.List(fields.Nested(OrderByItem), load_default=list)
+    order_by = Items(fields.Nested(OrderByItem), max_items=MAX_ORDER_BY, load_default=list)
     page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 

@@ -4,7 +4,10 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from registry.schemas.base import RequestSchema, ResponseSchema
 from registry.schemas.fields import (
+    MAX_ORDER_BY,
+    MAX_STAGES,
     AliasName,
+    Items,
     MaxResults,
     ModelName,
     Source,
@@ -38,7 +41,7 @@ class ModelNameIn(RequestSchema):
 
 
 class CreateRegisteredModelIn(ModelNameIn):
-    tags = fields.List(fields.Nested(TagIn), load_default=list)
+    tags = Items(fields.Nested(TagIn), load_default=list)
     description = Text(max_length=DESCRIPTION, load_default="")
 
 
@@ -53,12 +56,12 @@ class UpdateRegisteredModelIn(ModelNameIn):
 class SearchRegisteredModelsIn(RequestSchema):
     filter = Text(max_length=URL, load_default=None)
     max_results = MaxResults(maximum=1000, load_default=100)
-    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    order_by = Items(Text(max_length=IDENTIFIER), max_items=MAX_ORDER_BY, load_default=list)
     page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 
 class GetLatestVersionsIn(ModelNameIn):
-    stages = fields.List(Stage(), load_default=list)
+    stages = Items(Stage(), max_items=MAX_STAGES, load_default=list)
 
 
 class RegisteredModelTagIn(ModelNameIn):
@@ -73,7 +76,7 @@ class DeleteRegisteredModelTagIn(ModelNameIn):
 class CreateModelVersionIn(ModelNameIn):
     source = Source(required=True)
     run_id = Text(max_length=IDENTIFIER, load_default="")
-    tags = fields.List(fields.Nested(TagIn), load_default=list)
+    tags = Items(fields.Nested(TagIn), load_default=list)
     run_link = Text(max_length=URL, load_default="")
     description = Text(max_length=DESCRIPTION, load_default="")
     model_id = Text(max_length=IDENTIFIER, load_default="")
@@ -98,7 +101,7 @@ class TransitionStageIn(ModelVersionIn):
 class SearchModelVersionsIn(RequestSchema):
     filter = Text(max_length=URL, load_default=None)
     max_results = MaxResults(maximum=200_000, load_default=10_000)
-    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    order_by = Items(Text(max_length=IDENTIFIER), max_items=MAX_ORDER_BY, load_default=list)
     page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 

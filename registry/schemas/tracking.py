@@ -1,11 +1,11 @@
 """Request and response shapes of MLflow's tracking service: experiments, runs and metrics."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MaxResults, Text, own_hosts
+from registry.schemas.fields import MAX_ORDER_BY, Items, MaxResults, Text, own_hosts
 from registry.schemas.registry import IDENTIFIER, URL, TagOut
 from registry.schemas.tracking_fields import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -24,6 +24,11 @@ from registry.schemas.tracking_fields import (
 
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+MAX_BATCH_ENTITIES = 1000  # metrics, params and tags of one log-batch together, as in MLflow
+_TOO_MANY = (
+    "A batch logging request can contain at most {{limit}} {what}. Got {{count}} {what}. "
+    "Please split up {what} across multiple requests and try again."
+)
 _VIEW_TYPE_NUMBERS = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
 _STATUS_NUMBERS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 
@@ -72,7 +77,7 @@ class ExperimentTagItem(ListItem):
 class CreateExperimentIn(RequestSchema):
     name = ExperimentName(required=True)
     artifact_location = ArtifactLocation(load_default="")
-    tags = fields.List(fields.Nested(ExperimentTagItem), load_default=list)
+    tags = Items(fields.Nested(ExperimentTagItem), load_default=list)
 
 
 class ExperimentIdIn(RequestSchema):
@@ -87,7 +92,7 @@ class SearchExperimentsIn(RequestSchema):
     view_type = Choice(VIEW_TYPES, _VIEW_TYPE_NUMBERS, load_default="ACTIVE_ONLY")
     max_results = MaxResults(maximum=50_000, load_default=1000)
     filter = Text(max_length=URL, load_default=None)
-    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    order_by = Items(Text(max_length=IDENTIFIER), max_items=MAX_ORDER_BY, load_default=list)
     page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 
@@ -141,7 +146,7 @@ class CreateRunIn(RequestSchema):
     user_id = Text(max_length=IDENTIFIER, load_default="")
     start_time = Int64(load_default=None)
     run_name = Text(max_length=MAX_KEY_LENGTH * 2, load_default="")
-    tags = fields.List(fields.Nested(RunTagItem), load_default=list)
+    tags = Items(fields.Nested(RunTagItem), load_default=list)
 
 
 class UpdateRunIn(RunIdIn):
@@ -151,11 +156,11 @@ class UpdateRunIn(RunIdIn):
 
 
 class SearchRunsIn(RequestSchema):
-    experiment_ids = fields.List(ExperimentId(), load_default=list)
+    experiment_ids = Items(ExperimentId(), load_default=list)
     filter = Text(max_length=URL, load_default=None)
     run_view_type = Choice(VIEW_TYPES, _VIEW_TYPE_NUMBERS, load_default="ACTIVE_ONLY")
     max_results = MaxResults(maximum=50_000, load_default=1000)
-    order_by = fields.List(Text(max_length=IDENTIFIER), load_default=list)
+    order_by = Items(Text(max_length=IDENTIFIER), max_items=MAX_ORDER_BY, load_default=list)
     page_token = Text(max_length=IDENTIFIER, load_default=None)
 
 
@@ -173,9 +178,38 @@ class LogMetricIn(RunIdIn):
 
 
 class LogBatchIn(RunIdIn):
-    metrics = fields.List(fields.Nested(MetricItem), load_default=list)
-    params = fields.List(fields.Nested(ParamItem), load_default=list)
-    tags = fields.List(fields.Nested(RunTagItem), load_default=list)
+    # MLflow's batch limits (mlflow/utils/validation.py), which its client also respects; each
+    # list's count is checked before its entries.
+    metrics = Items(
+        fields.Nested(MetricItem),
+        max_items=1000,
+        too_many=_TOO_MANY.format(what="metrics"),
+        load_default=list,
+    )
+    params = Items(
+        fields.Nested(ParamItem),
+        max_items=100,
+        too_many=_TOO_MANY.format(what="params"),
+        load_default=list,
+    )
+    tags = Items(
+        fields.Nested(RunTagItem),
+        max_items=100,
+        too_many=_TOO_MANY.format(what="tags"),
+        load_default=list,
+    )
+
+    @validates_schema
+    def _at_most_1000_entities(self, data, **kwargs):
+        count = (
+            len(data.get("metrics", ())) + len(data.get("params", ())) + len(data.get("tags", ()))
+        )
+        if count > MAX_BATCH_ENTITIES:
+            raise ValidationError(
+                _TOO_MANY.format(what="metrics, params, and tags").format(
+                    limit=MAX_BATCH_ENTITIES, count=count
+                )
+            )
 
 
 class SetTagIn(RunIdIn):
@@ -203,12 +237,12 @@ class ModelInputItem(ListItem):
 
 
 class LogOutputsIn(RunIdIn):
-    models = fields.List(fields.Nested(ModelOutputItem), load_default=list)
+    models = Items(fields.Nested(ModelOutputItem), load_default=list)
 
 
 class LogInputsIn(RunIdIn):
-    datasets = fields.List(fields.Raw(), load_default=list)
-    models = fields.List(fields.Nested(ModelInputItem), load_default=list)
+    datasets = Items(fields.Raw(), load_default=list)
+    models = Items(fields.Nested(ModelInputItem), load_default=list)
 
 
 class AllowDeletedIn(RequestSchema):

@@ -6,6 +6,7 @@ import re
 
 from marshmallow import ValidationError, fields
 
+from registry.schemas.base import clipped
 from registry.schemas.fields import Text
 
 MAX_KEY_LENGTH = 250
@@ -106,7 +107,7 @@ class Int64(fields.Integer):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value not in _INT64:
             raise ValidationError(
-                f"Invalid value {str(value)[:64]!r} for parameter '{attr}': "
+                f"Invalid value {clipped(value)!r} for parameter '{attr}': "
                 "it must be a 64-bit integer."
             )
         return value
@@ -125,7 +126,7 @@ class MetricValue(fields.Float):
                 pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(
-                f"Invalid value {str(value)[:64]!r} for parameter '{attr}': "
+                f"Invalid value {clipped(value)!r} for parameter '{attr}': "
                 "it must be a number, 'NaN', 'Infinity' or '-Infinity'."
             )
         try:

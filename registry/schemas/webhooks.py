@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields
 
 from hooks.events import EVENT_TYPES, MLFLOW_EVENTS, PODIUM_EVENTS
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MaxResults, ModelName, Stage, Text
+from registry.schemas.fields import MAX_STAGES, Items, MaxResults, ModelName, Stage, Text
 
 
 class WebhookEvent(fields.Field):
@@ -51,15 +51,19 @@ def _non_empty(events):
         raise ValidationError("Webhook events must be a non-empty list of {entity, action}.")
 
 
+# More than every event type there is, so a list of them all fits.
+MAX_EVENTS = 100
+
+
 class CreateWebhookIn(RequestSchema):
     name = Text(max_length=256, required=True)
     url = Text(max_length=4096, required=True)
-    events = fields.List(WebhookEvent(), required=True, validate=_non_empty)
+    events = Items(WebhookEvent(), max_items=MAX_EVENTS, required=True, validate=_non_empty)
     description = Text(max_length=10_000, load_default="")
     secret = Text(max_length=512, load_default=None)
     status = Status(max_length=16, load_default="ACTIVE")
-    model_names = fields.List(ModelName(), load_default=list)
-    stages = fields.List(Stage(), load_default=list)
+    model_names = Items(ModelName(), load_default=list)
+    stages = Items(Stage(), max_items=MAX_STAGES, load_default=list)
 
 
 class UpdateWebhookIn(RequestSchema):
@@ -67,12 +71,12 @@ class UpdateWebhookIn(RequestSchema):
 
     name = Text(max_length=256)
     url = Text(max_length=4096)
-    events = fields.List(WebhookEvent(), validate=_non_empty)
+    events = Items(WebhookEvent(), max_items=MAX_EVENTS, validate=_non_empty)
     description = Text(max_length=10_000)
     secret = Text(max_length=512)
     status = Status(max_length=16)
-    model_names = fields.List(ModelName())
-    stages = fields.List(Stage())
+    model_names = Items(ModelName())
+    stages = Items(Stage(), max_items=MAX_STAGES)
 
 
 class PageIn(RequestSchema):

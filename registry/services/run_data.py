@@ -10,10 +10,6 @@ from registry.store.db import db, reading
 from registry.store.statements import create, save, statement
 from registry.store.tables.tracking import LatestMetric, Metric, Param, Run, RunTag
 
-# MLflow's batch limits (mlflow/utils/validation.py), which its client also respects.
-MAX_METRICS_PER_BATCH = 1000
-MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_ENTITIES = 1000
 _INSERT_CHUNK = 250  # rows per INSERT, well inside SQLite's bound-parameter limit
 
 
@@ -52,8 +48,8 @@ def log_batch(
     tags: list[dict] = (),
     model_id: str = "",
 ) -> None:
-    """Log metrics, params and tags to an active run, all or nothing."""
-    _check_limits(metrics, params, tags)
+    """Log metrics, params and tags to an active run, all or nothing (the request schema holds
+    them to MLflow's batch limits)."""
     params = _unique_params(params)
     with db.atomic():
         run = find_run(run_id, for_update=True, active=True)
@@ -77,20 +73,6 @@ def get_metric_history(
             pages.sliced(query), max_results=max_results, page_token=page_token
         )
     return {"metrics": rows, **more}
-
-
-def _check_limits(metrics, params, tags) -> None:
-    for what, count, limit in (
-        ("metrics", len(metrics), MAX_METRICS_PER_BATCH),
-        ("params", len(params), MAX_PARAMS_TAGS_PER_BATCH),
-        ("tags", len(tags), MAX_PARAMS_TAGS_PER_BATCH),
-        ("metrics, params, and tags", len(metrics) + len(params) + len(tags), MAX_ENTITIES),
-    ):
-        if count > limit:
-            raise InvalidParameter(
-                f"A batch logging request can contain at most {limit} {what}. Got {count} "
-                f"{what}. Please split up {what} across multiple requests and try again."
-            )
 
 
 def _unique_params(params) -> dict[str, str]:
