@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
         logged_models,
         podium,
         server_info,
+        slow_clients,
         tracking,
         webhooks,
     )
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     store.init_app(app)
     errors.init_app(app)
+    slow_clients.init_app(app)
     hooks.init_app(app)
     artifact_store.init_app(app)
 

@@ -26,8 +26,9 @@ SETTINGS = {
     "HOST": ("127.0.0.1", str, "address `podium serve` binds to"),
     "PORT": (5000, int, "port `podium serve` binds to"),
     "WORKERS": (2, int, "gunicorn worker processes"),
-    "WORKER_CLASS": ("sync", str, "gunicorn worker class: sync, or gthread with PODIUM_THREADS"),
-    "THREADS": (1, int, "threads per worker (gthread workers)"),
+    "WORKER_CLASS": ("gthread", str, "gunicorn worker class: gthread (threads), or sync"),
+    "THREADS": (4, int, "threads per worker (gthread workers)"),
+    "CLIENT_TIMEOUT": (20, float, "seconds a client may go silent while sending a request body"),
     "WORKER_TIMEOUT": (120, int, "seconds before gunicorn replaces a silent worker"),
     "GRACEFUL_TIMEOUT": (30, int, "seconds in-flight requests get to finish on shutdown"),
     "FORWARDED_ALLOW_IPS": (

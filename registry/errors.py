@@ -28,6 +28,12 @@ class RequestTooLarge(PodiumError):
     http_status = 413
 
 
+class RequestTimeout(PodiumError):
+    # MLflow has no code for this; its client does not retry a 408.
+    error_code = "BAD_REQUEST"
+    http_status = 408
+
+
 class ResourceAlreadyExists(PodiumError):
     error_code = "RESOURCE_ALREADY_EXISTS"
     http_status = 400  # MLflow's table: 400, not 409

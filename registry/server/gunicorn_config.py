@@ -23,10 +23,11 @@ bind = f"{_settings['PODIUM_HOST']}:{_settings['PODIUM_PORT']}"
 # is a good start. Every worker opens its own database connections after the fork.
 workers = _settings["PODIUM_WORKERS"]
 
-# Worker class (PODIUM_WORKER_CLASS): "sync" handles one request per process, the simplest and
-# the right choice for SQLite, whose writes serialise anyway. "gthread" (with PODIUM_THREADS)
-# adds threads per process for slow clients and large artifact transfers; each thread gets its
-# own connection from the pool.
+# Worker class (PODIUM_WORKER_CLASS): "gthread" runs PODIUM_THREADS requests at once per process,
+# so a few slow clients or long artifact transfers cannot take every worker (a client that goes
+# silent mid-body is cut off after PODIUM_CLIENT_TIMEOUT: registry/api/slow_clients.py); each
+# thread gets its own database connection. "sync" handles one request per process: simplest,
+# and safe only behind a proxy that buffers whole requests.
 worker_class = _settings["PODIUM_WORKER_CLASS"]
 
 # Threads per worker (PODIUM_THREADS); only gthread workers use more than one.
