@@ -8,8 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
-from registry.config import SETTINGS, load_settings
+from registry.config import SETTINGS
 from registry.server.application import PodiumServer
+from registry.server.preflight import (
+    StartupError,
+    check_before_serving,
+    checked_settings,
+    prepare_database,
+)
 
 
 def _settings_help() -> str:
@@ -58,7 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `podium` console script."""
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except StartupError as error:
+        print(f"podium: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     if args.command == "serve":
+        check_before_serving()
         PodiumServer(_serve_overrides(args)).run()
     elif args.command == "worker":
         run_worker(parent_pid=args.parent_pid)
@@ -73,7 +88,7 @@ def _serve_overrides(args) -> dict:
     """gunicorn settings named on the command line, which win over the configuration file."""
     overrides = {}
     if args.host or args.port:
-        settings = load_settings()
+        settings = checked_settings()
         overrides["bind"] = (
             f"{args.host or settings['PODIUM_HOST']}:{args.port or settings['PODIUM_PORT']}"
         )
@@ -84,19 +99,13 @@ def _serve_overrides(args) -> dict:
 
 def run_db_command(command: str) -> int:
     """`podium db upgrade` and `podium db check`."""
-    from registry import store
     from registry.store.check import check_database
-    from registry.store.migrations import SchemaTooNew
     from registry.store.tables import ALL_TABLES
 
-    settings = load_settings()
+    settings = checked_settings()
     if command == "check":
         return 0 if check_database(settings, ALL_TABLES) else 1
-    try:
-        before, after = store.setup(settings)
-    except SchemaTooNew as error:
-        print(f"podium: {error}", file=sys.stderr)
-        return 1
+    before, after = prepare_database(settings)
     print(f"schema version {after}" + (f" (was {before})" if before != after else ": up to date"))
     return 0
 
@@ -107,15 +116,14 @@ def run_transfer(command: str, directory: Path) -> int:
     from registry.store import transfer
     from registry.store.tables import ALL_TABLES, SEEDS
 
-    settings = load_settings()
+    settings = checked_settings()
     try:
         if command == "export":
             store.setup(settings)
             manifest = transfer.export_registry(directory, ALL_TABLES)
         else:
-            store.setup(
-                settings, seeded=False
-            )  # the schema, without seed rows: the export has them
+            # The schema without the seed rows: the export has them.
+            store.setup(settings, seeded=False)
             manifest = transfer.import_registry(directory, ALL_TABLES, SEEDS)
     except transfer.TransferError as error:
         print(f"podium {command}: {error}", file=sys.stderr)
@@ -129,11 +137,10 @@ def run_transfer(command: str, directory: Path) -> int:
 def run_worker(*, parent_pid: int | None = None) -> None:
     """Deliver webhooks until SIGTERM/SIGINT (or until the parent process is gone)."""
     from hooks.dispatcher import Dispatcher
-    from registry import store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = load_settings()
-    store.setup(settings)
+    settings = checked_settings()
+    prepare_database(settings)
     dispatcher = Dispatcher(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())

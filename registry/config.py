@@ -12,7 +12,20 @@ def _seconds(value: str) -> list[float]:
 
 
 def _flag(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+    word = str(value).strip().lower()
+    if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError("expected true or false")
+    return word in ("1", "true", "yes", "on")
+
+
+def _worker_class(value: str) -> str:
+    if value not in ("gthread", "sync"):
+        raise ValueError("expected gthread or sync")
+    return value
+
+
+class SettingError(ValueError):
+    """A PODIUM_* variable whose value cannot be used; the message names it and says why."""
 
 
 # name -> (default, converter, description). The README and `podium serve --help` list these.
@@ -26,7 +39,7 @@ SETTINGS = {
     "HOST": ("127.0.0.1", str, "address `podium serve` binds to"),
     "PORT": (5000, int, "port `podium serve` binds to"),
     "WORKERS": (2, int, "gunicorn worker processes"),
-    "WORKER_CLASS": ("gthread", str, "gunicorn worker class: gthread (threads), or sync"),
+    "WORKER_CLASS": ("gthread", _worker_class, "gunicorn worker class: gthread (threads), or sync"),
     "THREADS": (4, int, "threads per worker (gthread workers)"),
     "CLIENT_TIMEOUT": (20, float, "seconds a client may go silent while sending a request body"),
     "WORKER_TIMEOUT": (120, int, "seconds before gunicorn replaces a silent worker"),
@@ -87,5 +100,16 @@ def load_settings(environ=None) -> dict:
     config = {}
     for name, (default, convert, _description) in SETTINGS.items():
         raw = environ.get("PODIUM_" + name)
-        config["PODIUM_" + name] = default if raw in (None, "") else convert(raw)
+        try:
+            config["PODIUM_" + name] = default if raw in (None, "") else convert(raw)
+        except ValueError as error:
+            expected = _EXPECTED.get(convert, str(error))
+            raise SettingError(f"PODIUM_{name}={raw[:100]!r} is not valid: {expected}") from None
     return config
+
+
+_EXPECTED = {
+    int: "expected a whole number",
+    float: "expected a number",
+    _seconds: "expected seconds, comma-separated (e.g. 5,60,300)",
+}
