@@ -284,3 +284,28 @@ def test_concurrent_uploads_of_one_path_leave_one_whole_file(shared_server):
         thread.join()
     assert requests.get(url).content in bodies
     assert _staging(shared_server) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "x" * 256 + "/model.pkl",  # one name past the file system's 255 bytes
+        "dir/" + "é" * 128,  # 256 bytes in UTF-8, though 128 characters
+    ],
+    ids=["ascii", "utf-8"],
+)
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+def test_a_name_longer_than_the_file_system_allows_is_a_400(shared_server, method, path):
+    before = _snapshot(shared_server)
+    response = requests.request(method, f"{shared_server.url}{ARTIFACTS}/{path}", data=b"x")
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "longer than 255 bytes" in response.json()["message"]
+    assert _snapshot(shared_server) == before and _staging(shared_server) == []
+
+
+def test_a_name_of_255_bytes_is_stored(shared_server):
+    path = "long/" + "n" * 255
+    put = requests.put(f"{shared_server.url}{ARTIFACTS}/{path}", data=b"kept")
+    assert put.status_code == 200, put.text
+    assert requests.get(f"{shared_server.url}{ARTIFACTS}/{path}").content == b"kept"

@@ -23,6 +23,9 @@ from flask import Flask, current_app
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 
 MAX_PATH_LENGTH = 4096
+# Linux file systems (ext4, XFS, tmpfs, overlayfs) refuse a name longer than 255 bytes with an
+# OSError; checked up front, so the client hears which segment and why.
+MAX_SEGMENT_BYTES = 255
 _STAGING = ".podium-staging"  # uploads in progress, inside the root so a rename is atomic
 _MAX_DECODE_LAYERS = 10
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -90,6 +93,9 @@ def artifact_path(raw: str, *, allow_root: bool = False) -> str:
         _reject(raw, "empty and '.' segments are not allowed")
     if segments[0] == _STAGING:
         _reject(raw, f"'{_STAGING}' is reserved")
+    long = next((s for s in segments if len(s.encode("utf-8")) > MAX_SEGMENT_BYTES), None)
+    if long is not None:
+        _reject(raw, f"the name '{long[:40]}...' is longer than {MAX_SEGMENT_BYTES} bytes")
     return path
 
 
