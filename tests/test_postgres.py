@@ -93,9 +93,11 @@ def test_gunicorn_workers_hold_one_pooled_connection_each(postgres_database_url,
                 server.url + "/api/2.0/mlflow/registered-models/create", json={"name": f"m{i}"}
             )
             assert response.status_code == 200
-        # Workers keep their pooled session between requests (without a pool only the
-        # dispatcher would be connected now), and hold one each, however many requests.
-        assert 2 <= len(_sessions(postgres_database_url)) <= 3
+        # Workers keep their pooled sessions between requests (without a pool only the
+        # dispatcher would be connected now), at most one per thread (gthread, 4 threads each,
+        # a request may start before the last one's connection is back in the pool), however
+        # many requests; the master, which checked the database before forking, holds none.
+        assert 2 <= len(_sessions(postgres_database_url)) <= 2 * 4 + 1
     finally:
         server.stop()
 

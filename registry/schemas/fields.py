@@ -171,12 +171,11 @@ class Items(fields.List):
 
     verbatim_errors = True
 
-    def __init__(self, inner, *, max_items: int = MAX_ITEMS, too_many: str = "", **kwargs):
+    def __init__(
+        self, inner, *, max_items: int = MAX_ITEMS, too_many: str = "", validate=None, **kwargs
+    ):
         # Length never fails (the count is checked first); it puts maxItems in the API document.
-        checks = [
-            Length(max=max_items),
-            *([kwargs.pop("validate")] if "validate" in kwargs else []),
-        ]
+        checks = [Length(max=max_items)] + ([validate] if validate is not None else [])
         super().__init__(inner, validate=checks, **kwargs)
         self.max_items = max_items
         self.too_many = too_many or "Parameter '{attr}' has {count} items, at most {limit}."

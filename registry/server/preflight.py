@@ -70,7 +70,9 @@ def check_artifact_root(settings: dict) -> None:
 def check_before_serving() -> dict:
     """Every check `podium serve` makes before gunicorn starts; the settings when all pass."""
     settings = checked_settings()
-    prepare_database(settings)
-    db.close()  # nothing may cross the fork into the workers
+    # Unpooled, so closing it really ends the session: nothing may cross the fork into the
+    # workers, and the master would otherwise hold an idle pooled connection for its lifetime.
+    prepare_database({**settings, "PODIUM_DATABASE_POOL_SIZE": 0})
+    db.close()
     check_artifact_root(settings)
     return settings
