@@ -96,12 +96,18 @@ def test_webhook(*, webhook_id: str, settings: dict, event: str | None = None) -
     event_type = event or json.loads(webhook.events)[0]
     body = events.example(event_type).body()
     attempt = send_once(webhook, "msg_" + uuid.uuid4().hex, body, settings=settings)
-    result = {"success": attempt.response_status is not None and attempt.response_status < 400}
+    # The dispatcher's own judgement: what `test` calls a success, a delivery would count as one.
+    result = {"success": attempt.succeeded}
     if attempt.response_status is not None:
         result["response_status"] = attempt.response_status
         result["response_body"] = attempt.response_body[:TEST_BODY_PREFIX]
     if attempt.error:
         result["error_message"] = attempt.error
+    elif not attempt.succeeded:
+        result["error_message"] = (
+            f"The receiver answered HTTP {attempt.response_status}: a delivery succeeds only "
+            "on a 2xx answer (redirects are not followed)."
+        )
     return result
 
 
