@@ -7,7 +7,7 @@ from collections import defaultdict
 from hooks import events
 from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
-from hooks.signing import is_valid_secret, new_secret
+from hooks.signing import MIN_SECRET_BYTES, is_valid_secret, new_secret
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.search import pages
 from registry.store.db import db, reading
@@ -195,6 +195,8 @@ def _check_url(url: str, settings: dict) -> None:
 def _checked_secret(secret: str) -> str:
     if not is_valid_secret(secret):
         raise InvalidParameter(
-            "Invalid webhook secret: a 'whsec_' secret must hold base64 of at least 24 bytes."
+            f"Invalid webhook secret: it must hold at least {MIN_SECRET_BYTES} random bytes: "
+            f"'whsec_' and the base64 of {MIN_SECRET_BYTES} or more bytes, or any other string "
+            f"of {MIN_SECRET_BYTES} or more bytes. Leave it out to have one generated."
         )
     return secret
