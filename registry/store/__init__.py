@@ -1,6 +1,6 @@
 """The store: the database connection, its schema and migrations, compiled statements, the tables
-by area, and checking, exporting and importing a whole database. It imports nothing of Podium's
-above it: only registry.config and registry.errors."""
+by area, secrets at rest, and checking, exporting and importing a whole database. It imports
+nothing of Podium's above it: only registry.config and registry.errors."""
 
 from flask import Flask
 
