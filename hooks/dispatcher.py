@@ -47,6 +47,8 @@ class Attempt:
 
     @property
     def succeeded(self) -> bool:
+        """The one judgement of an answer, for deliveries and the `test` call alike: a 2xx.
+        Redirects are never followed, so a 3xx is no success either."""
         return self.response_status is not None and 200 <= self.response_status < 300
 
     @property

@@ -46,11 +46,17 @@ def signed_headers(message_id: str, timestamp: int, body: str, secrets_: list[st
     }
 
 
+MIN_SECRET_BYTES = 24  # what an HMAC-SHA256 key needs to resist guessing, with room to spare
+
+
 def is_valid_secret(secret: str) -> bool:
-    """A whsec_ secret must hold base64 of at least 24 bytes; any other non-empty string goes."""
+    """At least MIN_SECRET_BYTES of key: a whsec_ secret's base64 part decoded, any other
+    secret's UTF-8 bytes (the key MLflow's signature uses)."""
     if not secret.startswith(SECRET_PREFIX):
-        return bool(secret)
+        return len(secret.encode()) >= MIN_SECRET_BYTES
     try:
-        return len(base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)) >= 24
+        return (
+            len(base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)) >= MIN_SECRET_BYTES
+        )
     except ValueError:
         return False

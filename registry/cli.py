@@ -1,4 +1,5 @@
-"""The `podium` command: serve, deliver webhooks, migrate and check the database, export, import."""
+"""The `podium` command: serve, deliver webhooks, migrate and check the database, export, import,
+and the keys that encrypt webhook secrets."""
 
 import argparse
 import logging
@@ -58,15 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("directory", type=Path, help="a new or empty directory")
     load = commands.add_parser("import", help="load an export into an empty database")
     load.add_argument("directory", type=Path, help="a directory written by `podium export`")
+    keys = commands.add_parser("secrets", help="the keys that encrypt webhook secrets at rest")
+    keys_commands = keys.add_subparsers(dest="secrets_command", required=True)
+    keys_commands.add_parser("new-key", help="print a new random key for PODIUM_SECRET_KEY")
+    keys_commands.add_parser(
+        "rotate",
+        help="re-encrypt every stored secret with the first key, so the others can be dropped",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `podium` console script."""
+    from registry.store.secrets import SecretKeyError
+
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except StartupError as error:
+    except (StartupError, SecretKeyError) as error:
         print(f"podium: {error}", file=sys.stderr)
         return 2
 
@@ -79,8 +89,27 @@ def _run(args) -> int:
         run_worker(parent_pid=args.parent_pid)
     elif args.command == "db":
         return run_db_command(args.db_command)
+    elif args.command == "secrets":
+        return run_secrets_command(args.secrets_command)
     else:
         return run_transfer(args.command, args.directory)
+    return 0
+
+
+def run_secrets_command(command: str) -> int:
+    """`podium secrets new-key` and `podium secrets rotate`."""
+    from registry import store
+    from registry.store import secrets
+    from registry.store.db import db
+    from registry.store.tables import ALL_TABLES
+
+    if command == "new-key":
+        print(secrets.new_key())
+        return 0
+    store.setup(checked_settings())
+    with db.connection_context(), db.atomic():
+        count = secrets.reencrypt(ALL_TABLES)
+    print(f"re-encrypted {count} stored secrets with the first key")
     return 0
 
 

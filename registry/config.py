@@ -83,6 +83,18 @@ SETTINGS = {
         int,
         "consecutive failed attempts after which a webhook is disabled",
     ),
+    "SECRET_KEY": (
+        [],
+        _words,
+        "Fernet keys that encrypt webhook secrets at rest, comma-separated: the first "
+        "encrypts, all decrypt (podium secrets new-key makes one)",
+    ),
+    "SECRET_KEY_FILE": (
+        "",
+        str,
+        "file holding those keys, one a line, if PODIUM_SECRET_KEY is unset; SQLite "
+        "default: <database>.key, created on first start",
+    ),
     "WEBHOOK_ROTATION_OVERLAP": (
         86400,
         int,

@@ -28,6 +28,24 @@ os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
 os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def secret_key_file(tmp_path_factory):
+    """One key file for the whole run, as every host of a deployment shares one: PostgreSQL
+    needs a key to be given, and moving data between backends needs the same key on both.
+    Tests of the SQLite default (a key file beside the database) clear the variable."""
+    from registry.store import secrets
+
+    path = tmp_path_factory.mktemp("secret-key") / "podium.key"
+    previous = os.environ.get("PODIUM_SECRET_KEY_FILE")
+    os.environ["PODIUM_SECRET_KEY_FILE"] = str(path)
+    secrets.configure({"PODIUM_SECRET_KEY_FILE": str(path)})  # for tests that skip create_app
+    yield path
+    if previous is None:
+        del os.environ["PODIUM_SECRET_KEY_FILE"]
+    else:
+        os.environ["PODIUM_SECRET_KEY_FILE"] = previous
+
+
 @contextmanager
 def postgres_database(server_url: str = ""):
     """A new database on `server_url` (default: PODIUM_TEST_DATABASE_URL), dropped afterwards."""

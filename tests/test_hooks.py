@@ -187,6 +187,107 @@ def test_private_addresses_are_refused_in_any_spelling(url):
         check_url(url, allowed_schemes=["http", "https"], allowed_networks=[])
 
 
+# Non-global addresses in spellings that Python's is_global calls global, or that embed an
+# internal IPv4 address; each is refused at creation and again on connecting.
+NON_GLOBAL = [
+    "::127.0.0.1",  # IPv4-compatible (deprecated ::/96)
+    "::7f00:1",
+    "::a9fe:a9fe",  # 169.254.169.254, IPv4-compatible
+    "::808:808",  # even a public IPv4 address: no stack routes ::/96 any more
+    "fec0::1",  # site-local (deprecated)
+    "fec0:0:0:ffff::1",
+    "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address
+    "64:ff9b:1::808:808",  # local-use NAT64
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001:db8::1",  # documentation
+    "3fff::1",  # documentation (RFC 9637)
+    "100::1",  # discard-only
+    "ff05::1",  # multicast
+    "fc00::1",  # unique local
+    "::ffff:a9fe:a9fe",  # IPv4-mapped metadata address
+    "198.18.0.1",  # benchmarking
+    "192.0.2.1",  # documentation
+    "240.0.0.1",  # reserved
+    "255.255.255.255",
+]
+
+
+def _literal(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+@pytest.mark.parametrize("address", NON_GLOBAL)
+def test_non_global_addresses_are_refused_at_creation(address):
+    with pytest.raises(EgressDenied, match="not public"):
+        check_url(
+            f"https://{_literal(address)}/x",
+            allowed_schemes=["https"],
+            allowed_networks=["127.0.0.0/8"],
+        )
+
+
+@pytest.mark.parametrize("address", NON_GLOBAL)
+def test_non_global_addresses_are_refused_when_connecting(address, monkeypatch):
+    """Allowed at creation (loopback, via PODIUM_WEBHOOK_ALLOWED_NETWORKS), the host later
+    resolves to a non-global spelling: the connection is refused before any packet is sent."""
+    import socket
+
+    real, answer = socket.getaddrinfo, ["127.0.0.1"]
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host != "hook.test":
+            return real(host, *args, **kwargs)
+        if ":" in answer[0]:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (answer[0], 8080, 0, 0))]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer[0], 8080))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    url = "http://hook.test:8080/x"
+    check_url(url, allowed_schemes=["http"], allowed_networks=["127.0.0.0/8"])
+    answer[0] = address
+    connected = []
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: connected.append(a))
+    webhook = Webhook(id="w", url=url, secret=SECRET, previous_secret=None)
+    attempt = send_once(
+        webhook,
+        "msg_1",
+        "{}",
+        settings={"PODIUM_WEBHOOK_TIMEOUT": 2, "PODIUM_WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"]},
+    )
+    assert attempt.response_status is None and "egress denied" in attempt.error
+    assert "not public" in attempt.error and connected == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.216.34/a b",
+        "https://93.184.216.34/a\tb",  # urlsplit would silently drop the tab
+        "https://93.184.216.34/x\r\nX-Injected: 1",
+        "https://93.184.216.34/\x00",
+        "https://93.184.216.34/\x7f",
+        " https://93.184.216.34/x",
+        "https://exa mple.com/x",
+        "https://93.184.216.34/caf\u00e9",
+        "https://93.184.216.34/\u200bx",
+        "https://93.184.216.34/x\\y",
+        'https://93.184.216.34/"x"',
+        "https://93.184.216.34/<x>",
+        "https://93.184.216.34/%zz",
+        "https://93.184.216.34/x%4",
+    ],
+)
+def test_urls_with_characters_invalid_in_a_url_are_refused(url):
+    with pytest.raises(EgressDenied, match="Invalid webhook URL"):
+        check_url(url, allowed_schemes=["https"], allowed_networks=[])
+
+
+def test_public_addresses_in_ipv6_spellings_pass():
+    for address in ["2606:4700:4700::1111", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"]:
+        check_url(f"https://[{address}]/x", allowed_schemes=["https"], allowed_networks=[])
+
+
 @pytest.mark.parametrize(
     "url, schemes, says",
     [

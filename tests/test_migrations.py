@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Probe(Model):
-    """A table only the test migrations below know: each run of step 2 adds one row."""
+    """A table only the test migration below knows: each run of that step adds one row."""
 
     applied = IntegerField()
 
@@ -37,10 +37,12 @@ def _add_probe_row(_models):
 
 def _fail(_models):
     db.create_tables([Probe], safe=True)
-    raise RuntimeError("step 2 failed half-way")
+    raise RuntimeError("the probe step failed half-way")
 
 
-STEP_2 = Migration(2, "probe", _add_probe_row)
+# A step after the real ones, as the next schema change would append.
+PROBE_STEP = Migration(LATEST_VERSION + 1, "probe", _add_probe_row)
+AFTER_PROBE = list(range(1, LATEST_VERSION + 2))
 
 
 @pytest.fixture
@@ -75,19 +77,20 @@ def test_a_database_from_before_versioning_is_version_1_and_keeps_its_rows(datab
     create_schema(ALL_TABLES, SEEDS)  # how Podium created schemas before migrations
     with db.connection_context():
         RegisteredModel.create(name="kept")
-    assert migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, STEP_2])[0] == 0
-    assert _versions() == [1, 2]
+    assert migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, PROBE_STEP])[0] == 0
+    assert _versions() == AFTER_PROBE
     with db.connection_context():
         assert [m.name for m in RegisteredModel.select()] == ["kept"]
-        assert Probe.select().count() == 1  # step 2 ran on the old database
+        assert Probe.select().count() == 1  # the probe step ran on the old database
 
 
 def test_steps_run_in_order_once_each(database):
     migrations.upgrade(ALL_TABLES, SEEDS)
-    steps = [*migrations.MIGRATIONS, STEP_2]
-    assert migrations.upgrade(ALL_TABLES, SEEDS, steps) == (1, 2)
-    assert migrations.upgrade(ALL_TABLES, SEEDS, steps) == (2, 2)
-    assert _versions() == [1, 2]
+    steps = [*migrations.MIGRATIONS, PROBE_STEP]
+    after = LATEST_VERSION + 1
+    assert migrations.upgrade(ALL_TABLES, SEEDS, steps) == (LATEST_VERSION, after)
+    assert migrations.upgrade(ALL_TABLES, SEEDS, steps) == (after, after)
+    assert _versions() == AFTER_PROBE
     with db.connection_context():
         assert Probe.select().count() == 1
 
@@ -95,8 +98,9 @@ def test_steps_run_in_order_once_each(database):
 def test_a_failing_step_leaves_the_database_as_it_was(database):
     migrations.upgrade(ALL_TABLES, SEEDS)
     with pytest.raises(RuntimeError, match="half-way"):
-        migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, Migration(2, "x", _fail)])
-    assert _versions() == [1]
+        failing = Migration(LATEST_VERSION + 1, "x", _fail)
+        migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, failing])
+    assert _versions() == list(range(1, LATEST_VERSION + 1))
     assert "migration_probe" not in _tables()  # its DDL rolled back with it
 
 
@@ -119,14 +123,14 @@ RACER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, sys.argv[3])
-    from test_migrations import STEP_2
+    from test_migrations import PROBE_STEP
     from registry.store import migrations
     from registry.store.db import db, open_database
     from registry.store.tables import ALL_TABLES, SEEDS
 
     db.initialize(open_database(sys.argv[1]))
     time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every racer starts at once
-    migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, STEP_2])
+    migrations.upgrade(ALL_TABLES, SEEDS, [*migrations.MIGRATIONS, PROBE_STEP])
     """
 )
 
@@ -154,7 +158,7 @@ def test_processes_starting_together_apply_each_step_once(database):
     tests = os.path.join(ROOT, "tests")
     finished = _race(lambda at: [sys.executable, "-c", RACER, database, str(at), tests], 6)
     assert [f.returncode for f in finished] == [0] * 6, [f.stderr for f in finished]
-    assert _versions() == [1, 2]
+    assert _versions() == AFTER_PROBE
     with db.connection_context():
         assert Probe.select().count() == 1
 
@@ -238,11 +242,16 @@ def test_podium_db_check_redacts_passwords_and_fails_without_a_server():
     assert "hunter2" not in check.stdout + check.stderr
 
 
+RELEASE_SECRET = "whsec_dGVzdC1maXh0dXJlLW5vdC1hLXJlYWwtc2VjcmV0ISE="  # in the dump, not real
+
+
 def test_a_database_from_the_release_before_the_layout_opens_upgrades_and_serves(tmp_path):
     """tests/data/schema-1-release.sql was dumped from a database that the release before
     registry/ moved into rooms wrote: today's code upgrades it and the MLflow client reads it."""
     from conftest import LiveServer
     from mlflow import MlflowClient
+    from receivers import Receiver
+    from standardwebhooks import Webhook as StandardWebhook
 
     database = tmp_path / "release.db"
     connection = sqlite3.connect(database)
@@ -253,7 +262,15 @@ def test_a_database_from_the_release_before_the_layout_opens_upgrades_and_serves
     upgraded = _podium(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"schema version {LATEST_VERSION}" in upgraded.stdout
-    server = LiveServer(url, tmp_path).start()
+    # Its webhook's secret was stored in plaintext; now the row holds only a Fernet token.
+    (stored,) = sqlite3.connect(database).execute("SELECT secret FROM webhook").fetchone()
+    assert RELEASE_SECRET not in stored and stored.startswith("gAAAAA")
+    loopback = {
+        "PODIUM_WEBHOOK_ALLOWED_SCHEMES": "http",
+        "PODIUM_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    server = LiveServer(url, tmp_path, env=loopback).start()
+    receiver = Receiver()
     try:
         client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
         model = client.get_registered_model("churn-model")
@@ -279,5 +296,11 @@ def test_a_database_from_the_release_before_the_layout_opens_upgrades_and_serves
             ("2", "alias", None, "champion"),
             ("4", "stage", "Production", None),
         ]
+        # ... and it still signs with the secret it was given before the upgrade.
+        client.update_webhook(hook.webhook_id, url=receiver.url)
+        assert client.test_webhook(hook.webhook_id).success
+        headers, body, _ = receiver.wait_for(1)[-1]
+        StandardWebhook(RELEASE_SECRET).verify(body, headers)
     finally:
+        receiver.close()
         server.stop()

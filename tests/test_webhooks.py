@@ -330,6 +330,23 @@ def test_mlflow_client_webhook_methods(server, client, receiver):
     assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+@pytest.mark.parametrize("status", [302, 307, 404, 500])
+def test_the_test_call_judges_an_answer_as_a_delivery_does(
+    server, client, receiver, model_name, status
+):
+    """A redirect is not followed and is no success, for `test` as for a real delivery."""
+    webhook = _create(server, receiver, model_name, ["model_version.created"])
+    receiver.answer(*[(status, {"Location": "http://127.0.0.1:9/elsewhere"})] * 4)
+    result = client.test_webhook(webhook["webhook_id"])
+    assert not result.success and result.response_status == status
+    assert f"HTTP {status}" in result.error_message
+    client.create_registered_model(model_name)
+    client.create_model_version(model_name, SOURCE)
+    delivery = _settled(server, webhook["webhook_id"], 1)[0]
+    assert delivery["status"] == "failed"
+    assert {attempt["response_status"] for attempt in delivery["attempts"]} == {status}
+
+
 def test_secret_is_write_only_and_generated_once(server, receiver):
     created = requests.post(
         server.url + "/api/2.0/mlflow/webhooks",
@@ -354,6 +371,16 @@ def test_secret_is_write_only_and_generated_once(server, receiver):
         ({"url": "ftp://example.com/x"}, "scheme"),
         ({"url": "http://user:pw@127.0.0.1/x"}, "user names"),
         ({"url": "http://169.254.169.254/latest"}, "not public"),
+        # Loopback is allowed on this server, but none of these is loopback or global.
+        ({"url": "http://[::127.0.0.1]/x"}, "not public"),
+        ({"url": "http://[::7f00:1]/x"}, "not public"),
+        ({"url": "http://[fec0::1]/x"}, "not public"),
+        ({"url": "http://[64:ff9b::a9fe:a9fe]/x"}, "not public"),
+        ({"url": "http://[2002:a9fe:a9fe::1]/x"}, "not public"),
+        ({"url": "http://127.0.0.1/a b"}, "Invalid webhook URL"),
+        ({"url": "http://127.0.0.1/x\r\nX-Injected: 1"}, "Invalid webhook URL"),
+        ({"url": "http://127.0.0.1/\tx"}, "Invalid webhook URL"),
+        ({"url": "http://127.0.0.1/\u00e9"}, "Invalid webhook URL"),
         ({"events": []}, "non-empty"),
         ({"events": [{"entity": "REGISTERED_MODEL", "action": "EXPLODED"}]}, "EXPLODED".lower()),
         ({"secret": "whsec_short"}, "secret"),

@@ -110,7 +110,8 @@ class LocalArtifactStore:
     chunk_size = 1024 * 1024
 
     def __init__(self, root: str):
-        os.makedirs(root, exist_ok=True)
+        # A new root is private to Podium's user; an existing one keeps the mode it was given.
+        os.makedirs(root, mode=0o700, exist_ok=True)
         self.root = os.path.realpath(root)
 
     def _inside(self, real: str) -> bool:

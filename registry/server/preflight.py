@@ -6,12 +6,12 @@ date, and the artifact root is written to once, in the master, before any worker
 first failure becomes a StartupError naming the setting and the fix.
 """
 
-import os
 import tempfile
 
 from peewee import ImproperlyConfigured, OperationalError
 
 from registry import store
+from registry.artifacts.store import LocalArtifactStore
 from registry.config import SettingError, load_settings
 from registry.store.check import redacted
 from registry.store.db import db
@@ -57,7 +57,7 @@ def check_artifact_root(settings: dict) -> None:
     """Create PODIUM_ARTIFACTS_DESTINATION if need be, and write a file in it once."""
     root = settings["PODIUM_ARTIFACTS_DESTINATION"]
     try:
-        os.makedirs(root, exist_ok=True)
+        LocalArtifactStore(root)  # creates the root as the workers would
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as error:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from hooks import events
 from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
-from hooks.signing import is_valid_secret, new_secret
+from hooks.signing import MIN_SECRET_BYTES, is_valid_secret, new_secret
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.search import pages
 from registry.store.db import db, reading
@@ -96,12 +96,18 @@ def test_webhook(*, webhook_id: str, settings: dict, event: str | None = None) -
     event_type = event or json.loads(webhook.events)[0]
     body = events.example(event_type).body()
     attempt = send_once(webhook, "msg_" + uuid.uuid4().hex, body, settings=settings)
-    result = {"success": attempt.response_status is not None and attempt.response_status < 400}
+    # The dispatcher's own judgement: what `test` calls a success, a delivery would count as one.
+    result = {"success": attempt.succeeded}
     if attempt.response_status is not None:
         result["response_status"] = attempt.response_status
         result["response_body"] = attempt.response_body[:TEST_BODY_PREFIX]
     if attempt.error:
         result["error_message"] = attempt.error
+    elif not attempt.succeeded:
+        result["error_message"] = (
+            f"The receiver answered HTTP {attempt.response_status}: a delivery succeeds only "
+            "on a 2xx answer (redirects are not followed)."
+        )
     return result
 
 
@@ -189,6 +195,8 @@ def _check_url(url: str, settings: dict) -> None:
 def _checked_secret(secret: str) -> str:
     if not is_valid_secret(secret):
         raise InvalidParameter(
-            "Invalid webhook secret: a 'whsec_' secret must hold base64 of at least 24 bytes."
+            f"Invalid webhook secret: it must hold at least {MIN_SECRET_BYTES} random bytes: "
+            f"'whsec_' and the base64 of {MIN_SECRET_BYTES} or more bytes, or any other string "
+            f"of {MIN_SECRET_BYTES} or more bytes. Leave it out to have one generated."
         )
     return secret

@@ -1,11 +1,11 @@
 """The store: the database connection, its schema and migrations, compiled statements, the tables
-by area, and checking, exporting and importing a whole database. It imports nothing of Podium's
-above it: only registry.config and registry.errors."""
+by area, secrets at rest, and checking, exporting and importing a whole database. It imports
+nothing of Podium's above it: only registry.config and registry.errors."""
 
 from flask import Flask
 
-from registry.store import migrations
-from registry.store.db import db, is_sqlite, open_database
+from registry.store import migrations, secrets
+from registry.store.db import create_database_file, db, is_sqlite, open_database
 from registry.store.tables import ALL_TABLES, SEEDS
 
 
@@ -13,8 +13,11 @@ def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
     """Point the proxy at the configured database; bring its schema up to date; seed rows
     (unless `seeded` is false: an import brings its own).
 
-    Returns the schema version before and after.
+    Returns the schema version before and after. Refuses (secrets.SecretKeyError) keys that
+    cannot open the secrets already stored.
     """
+    secrets.configure(settings)
+    create_database_file(settings["PODIUM_DATABASE_URL"])
     db.initialize(
         open_database(
             settings["PODIUM_DATABASE_URL"],
@@ -22,7 +25,10 @@ def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
             pool_size=settings.get("PODIUM_DATABASE_POOL_SIZE", 0),
         )
     )
-    return migrations.upgrade(ALL_TABLES, SEEDS if seeded else ())
+    versions = migrations.upgrade(ALL_TABLES, SEEDS if seeded else ())
+    with db.connection_context():
+        secrets.verify_stored(ALL_TABLES)  # a wrong key fails here, not as bad signatures
+    return versions
 
 
 def init_app(app: Flask) -> None:

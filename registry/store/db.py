@@ -132,7 +132,8 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
             self._threads.acquire()
             try:
                 if self._file_pid != os.getpid():  # a lock file inherited across fork is shared
-                    self._file = open(self._lock_path, "a")  # noqa: SIM115 - kept open
+                    descriptor = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+                    self._file = open(descriptor, "a")  # noqa: SIM115 - kept open
                     self._file_pid = os.getpid()
                 fcntl.flock(self._file, fcntl.LOCK_EX)
             except BaseException:
@@ -184,6 +185,24 @@ def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0)
     if url.startswith(("postgres:", "postgresql:", "postgres+pool:", "postgresql+pool:")):
         return db_url.connect(url)
     raise ValueError(f"unsupported PODIUM_DATABASE_URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def create_database_file(url: str) -> None:
+    """Create a SQLite database file that does not exist yet readable by its owner only.
+
+    SQLite creates the file with the process's umask (usually world-readable) and gives its WAL
+    and shared-memory files the database file's mode, so creating it first covers all three.
+    An existing file keeps the mode its owner chose.
+    """
+    if not url.startswith("sqlite:"):
+        return
+    path = db_url.parse(url)["database"]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):  # no directory: SQLite's own error says so
+        pass
 
 
 def is_sqlite() -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from peewee import BigIntegerField, IntegerField, Model, TextField
 
+from registry.store import secrets
 from registry.store.db import db, schema_lock
 from registry.store.tables.base import now_ms
 
@@ -54,8 +55,14 @@ def _create_tables(models: Sequence[type[Model]]) -> None:
     db.create_tables(models, safe=True)
 
 
+def _encrypt_secrets(models: Sequence[type[Model]]) -> None:
+    count = secrets.encrypt_plaintext_columns(models)
+    log.info("encrypted %d stored webhook secrets", count)
+
+
 MIGRATIONS = [
     Migration(1, "create the registry, tracking and webhook tables", _create_tables),
+    Migration(2, "encrypt webhook secrets at rest", _encrypt_secrets),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

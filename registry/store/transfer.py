@@ -4,7 +4,9 @@ An export is a directory holding one `<table>.jsonl` per table (one JSON object 
 by field name, primary keys included) and `manifest.json` (format, schema version, the tables in
 dependency order with their row counts), written last: a directory without a manifest is not an
 export. Everything is carried, webhook secrets and pending deliveries included, so the files
-are as sensitive as the database: they are created readable by their owner only.
+are created readable by their owner only. Webhook secrets are carried as they are stored,
+encrypted (registry.store.secrets), never in plaintext: an import checks that its keys open
+them, so it needs the exporting side's key (PODIUM_SECRET_KEY or its key file).
 
 `podium export` reads one consistent snapshot. `podium import` fills an empty database of the
 same schema version in one transaction, keeping every id, and moves PostgreSQL's id sequences
@@ -19,8 +21,9 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from peewee import AutoField, CompositeKey, Model, SqliteDatabase, sort_models
+from peewee import AutoField, CompositeKey, Model, SqliteDatabase, Value, sort_models
 
+from registry.store import secrets
 from registry.store.db import db, is_sqlite, schema_lock
 from registry.store.migrations import LATEST_VERSION, recorded_version
 from registry.store.tables.base import now_ms
@@ -126,9 +129,13 @@ def _snapshot():
 
 
 def _rows(model: type[Model]) -> Iterator[dict]:
-    """Every row as {field name: value}, in primary key order, a page at a time."""
+    """Every row as {field name: value}, in primary key order, a page at a time; secrets as
+    stored (encrypted)."""
     key = model._meta.primary_key
-    fields = model._meta.sorted_fields
+    fields = [
+        f.coerce(False) if isinstance(f, secrets.EncryptedTextField) else f
+        for f in model._meta.sorted_fields
+    ]
     if isinstance(key, CompositeKey):
         yield from model.select(*fields).order_by(*key.field_names).dicts().iterator()
         return
@@ -142,13 +149,30 @@ def _rows(model: type[Model]) -> Iterator[dict]:
         last = page[-1][key.name]
 
 
+def _opened(model: type[Model], row: dict) -> dict:
+    """The row, its encrypted secrets checked to open with this Podium's keys and kept as
+    they are (the field would otherwise encrypt the token once more)."""
+    for field in secrets.encrypted_fields(model):
+        if row.get(field.name) is not None:
+            try:
+                secrets.decrypt(row[field.name])
+            except secrets.SecretKeyError:
+                raise TransferError(
+                    f"{model._meta.table_name}: the export's secrets were encrypted with "
+                    "another key; import with the exporting Podium's PODIUM_SECRET_KEY "
+                    "(or key file)"
+                ) from None
+            row[field.name] = Value(row[field.name], converter=False)
+    return row
+
+
 def _insert_rows(model: type[Model], path: Path) -> None:
     # Rows per INSERT kept well below SQLite's limit on bound parameters.
     batch_size = max(1, 5000 // len(model._meta.sorted_fields))
     batch = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            batch.append(json.loads(line))
+            batch.append(_opened(model, json.loads(line)))
             if len(batch) == batch_size:
                 model.insert_many(batch).execute()
                 batch = []

@@ -9,6 +9,7 @@ from peewee import (
     TextField,
 )
 
+from registry.store.secrets import EncryptedTextField
 from registry.store.tables.base import BaseModel, now_ms
 
 
@@ -21,9 +22,10 @@ class Webhook(BaseModel):
     model_names = TextField(default="[]")  # JSON list; empty = every model
     stages = TextField(default="[]")  # JSON list; empty = transitions into any stage
     status = CharField(default="ACTIVE", max_length=16)
-    secret = TextField()
+    # Both secrets are stored encrypted (registry.store.secrets); code sees plaintext.
+    secret = EncryptedTextField()
     # During a rotation both secrets sign, until previous_secret_expires (ms).
-    previous_secret = TextField(null=True)
+    previous_secret = EncryptedTextField(null=True)
     previous_secret_expires = BigIntegerField(null=True)
     failure_streak = IntegerField(default=0)
     disabled_reason = TextField(default="")
