@@ -2,10 +2,11 @@
 by area, and checking, exporting and importing a whole database. It imports nothing of Podium's
 above it: only registry.config and registry.errors."""
 
-from flask import Flask
+from flask import Flask, request
 
 from registry.store import migrations
 from registry.store.db import db, is_sqlite, open_database
+from registry.store.failures import drop_connection
 from registry.store.tables import ALL_TABLES, SEEDS
 
 
@@ -20,6 +21,7 @@ def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
             settings["PODIUM_DATABASE_URL"],
             busy_timeout_ms=settings["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
             pool_size=settings.get("PODIUM_DATABASE_POOL_SIZE", 0),
+            connect_timeout=settings.get("PODIUM_DATABASE_CONNECT_TIMEOUT", 5),
         )
     )
     return migrations.upgrade(ALL_TABLES, SEEDS if seeded else ())
@@ -31,7 +33,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        # Liveness probes answer without the database, so an outage does not get the process
+        # restarted; everything else connects now (a first query would anyway).
+        view = app.view_functions.get(request.endpoint)
+        if not getattr(view, "without_database", False):
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(_exc):
@@ -39,4 +45,4 @@ def init_app(app: Flask) -> None:
         # pragmas, and closing the last one checkpoints and removes the WAL file every time.
         # Other databases hand the connection back (to the pool, where one is configured).
         if not db.is_closed() and not is_sqlite():
-            db.close()
+            drop_connection()  # a lost connection is discarded by the pool, not kept
