@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = {408, 429}  # and every 5xx
 # While the database is away the dispatcher looks again after this long, doubling up to the cap.
-OUTAGE_BACKOFF_SECONDS = (0.25, 4.0)
+OUTAGE_BACKOFF_SECONDS = (0.25, 2.0)
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 USER_AGENT = "Podium-Webhooks/1"
 

@@ -44,7 +44,13 @@ def _database_error(error: Exception):
     fault = database_fault(error)
     if fault is None:
         return _unexpected(error)
-    log.warning("%s %s: %s", request.method, request.path, _first_line(error))
+    log.warning(
+        "%s %s answered %s: %s",
+        request.method,
+        request.path,
+        fault.http_status,
+        _first_line(fault.__cause__ or error),
+    )
     return render(fault)
 
 

@@ -190,16 +190,23 @@ class LocalArtifactStore:
             _reject(staged.path, "it resolves outside the artifact root")
         if os.path.isdir(local) and not os.path.islink(local):
             _reject(staged.path, "it is a directory")
-        with _writing(staged.path):
+        try:
             os.replace(staged.temp, local)  # replaces a symlink itself, never what it points at
+        except OSError:
+            self._remove_empty_parents(parent)
+            with _writing(staged.path):
+                raise
 
     def _remove_empty_parents(self, parent: str) -> None:
-        # makedirs may have made some of the parents before it failed; they held nothing.
+        # The parents made for an upload that then failed hold nothing: leave no trace of it.
         while parent != self.root and self._inside(parent):
             try:
                 os.rmdir(parent)
-            except OSError:
-                return
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # never made (makedirs stopped below it)
+            except OSError as error:
+                if error.errno != errno.ENAMETOOLONG:
+                    return  # not empty: it held something before this upload
             parent = os.path.dirname(parent)
 
     def discard(self, staged: Staged) -> None:

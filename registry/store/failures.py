@@ -56,24 +56,32 @@ def is_conflict(error: BaseException) -> bool:
 def database_fault(error: BaseException) -> PodiumError | None:
     """The client-facing error for an expected database failure; None if `error` is a bug."""
     for cause in _causes(error):
-        text = str(cause).lower()
-        state = _sqlstate(cause)
-        if "database or disk is full" in text or state == "53100":
-            return StorageFull(
-                "The database is full: no space is left for this write. Reads still work; "
-                "retry once space is freed."
-            )
-        if "database is locked" in text or "database is busy" in text:
-            return TemporarilyUnavailable("The database is busy; retry the request.")
-        if state in _CONFLICT_STATES:
-            return TemporarilyUnavailable(
-                "The database is busy with conflicting writes; retry the request."
-            )
-        if _is_unreachable(cause):
-            return TemporarilyUnavailable(
-                "The database cannot be reached right now; retry the request.",
-                retry_after=_UNREACHABLE_RETRY_AFTER,
-            )
+        fault = _fault(cause)
+        if fault is not None:
+            fault.__cause__ = cause  # what the log names: the failure itself, not its aftermath
+            return fault
+    return None
+
+
+def _fault(cause: BaseException) -> PodiumError | None:
+    text = str(cause).lower()
+    state = _sqlstate(cause)
+    if "database or disk is full" in text or state == "53100":
+        return StorageFull(
+            "The database is full: no space is left for this write. Reads still work; "
+            "retry once space is freed."
+        )
+    if "database is locked" in text or "database is busy" in text:
+        return TemporarilyUnavailable("The database is busy; retry the request.")
+    if state in _CONFLICT_STATES:
+        return TemporarilyUnavailable(
+            "The database is busy with conflicting writes; retry the request."
+        )
+    if _is_unreachable(cause):
+        return TemporarilyUnavailable(
+            "The database cannot be reached right now; retry the request.",
+            retry_after=_UNREACHABLE_RETRY_AFTER,
+        )
     return None
 
 
