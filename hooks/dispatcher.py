@@ -349,8 +349,8 @@ class Dispatcher:
 
     def _claim(self) -> list[Delivery]:
         free = self.concurrency - self.in_flight
-        if free <= 0:
-            return []
+        if free <= 0 or (self.outage_since is not None and self.unrecorded):
+            return []  # in an outage, recording what was sent is the first thing to get through
         try:
             claimed = claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
         except DATABASE_ERRORS as error:
@@ -386,8 +386,12 @@ class Dispatcher:
             self.outage_since = None
 
     def _wait_out_outage(self) -> None:
-        # Sends in flight still finish meanwhile; their outcomes wait in the queue.
-        self.stopping.wait(self.backoff)
+        # Sends in flight still finish meanwhile; their outcomes wait in the queue. Once
+        # stopping, only those sends are waited for.
+        if self.stopping.is_set():
+            self._wait_for_outcome()
+        else:
+            self.stopping.wait(self.backoff)
 
     def _send(self, delivery: Delivery) -> None:
         if not hasattr(self.local, "kept"):
@@ -420,18 +424,18 @@ class Dispatcher:
             except queue.Empty:
                 break
         self.in_flight -= len(finished)
-        finished = self.unrecorded + finished
-        self.unrecorded = []
-        if not finished or (self.outage_since is not None and not self.stopping.is_set()):
-            self.unrecorded = finished  # recorded once a claim finds the database back
+        self.unrecorded.extend(finished)
+        if not self.unrecorded:
             return
         try:
-            record_attempts(finished, settings=self.settings)
+            record_attempts(self.unrecorded, settings=self.settings)
         except DATABASE_ERRORS as error:
             # Kept for the next try; should the leases expire first, they are sent again
             # (at least once, with the same webhook-id).
-            self.unrecorded = finished
             self._database_failed(error)
+            return
         except Exception:
             # Not recorded: the leases expire and these deliveries are sent again (at least once).
-            log.exception("recording %d delivery attempts failed", len(finished))
+            log.exception("recording %d delivery attempts failed", len(self.unrecorded))
+        self.unrecorded = []
+        self._database_answered()
