@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
 from registry.store.db import db, is_sqlite
-from registry.store.failures import DATABASE_ERRORS, drop_connection
+from registry.store.failures import DATABASE_ERRORS, drop_connection, first_line
 from registry.store.statements import create, save, statement
 from registry.store.tables.base import now_ms
 from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
@@ -367,11 +367,10 @@ class Dispatcher:
         if self.outage_since is None:
             self.outage_since = time.monotonic()
             self.backoff = OUTAGE_BACKOFF_SECONDS[0]
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             log.warning(
                 "webhook dispatcher %s lost the database (%s); retrying with backoff",
                 self.owner,
-                first_line,
+                first_line(error),
             )
         else:
             self.backoff = min(self.backoff * 2, OUTAGE_BACKOFF_SECONDS[1])

@@ -252,3 +252,38 @@ def test_sessions_the_server_ends_are_replaced_in_every_process(server, cluster,
     for _ in range(4):
         client.create_model_version("ended", SOURCE)  # raises on any error answer
     assert sorted(_delivered_versions(receiver, expected=4), key=int) == ["1", "2", "3", "4"]
+
+
+def test_a_worker_started_while_postgres_is_away_waits_for_it(server, cluster):
+    """gunicorn stops the whole server when a worker fails to boot: one replaced during the
+    outage must wait for the database instead, and serve once it is back."""
+    import os
+    import signal
+
+    from postgres_cluster import _children
+
+    client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
+    client.create_registered_model("respawned")
+    dispatcher = server.dispatcher_pid()
+    workers = [pid for pid in _children(server.process.pid) if pid != dispatcher]
+    assert len(workers) == 2
+
+    cluster.stop()
+    os.kill(workers[0], signal.SIGKILL)  # gunicorn starts a new worker, which cannot set up
+    deadline = time.monotonic() + 30
+    while "waiting for it" not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.05)
+    _assert_unavailable(_create_version(server, "respawned"))  # the other worker answers
+
+    cluster.start()
+    _recover(server, "respawned")
+    deadline = time.monotonic() + 30
+    while "the database answers after" not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.05)
+    assert server.process.poll() is None  # the master still runs
+    replaced = [pid for pid in _children(server.process.pid) if pid != dispatcher]
+    assert len(replaced) == 2 and workers[0] not in replaced
+    for _ in range(6):  # whichever worker takes them
+        assert client.get_registered_model("respawned").name == "respawned"

@@ -13,7 +13,7 @@ from registry.errors import (
     RequestTooLarge,
     TemporarilyUnavailable,
 )
-from registry.store.failures import DATABASE_ERRORS, database_fault
+from registry.store.failures import DATABASE_ERRORS, database_fault, first_line
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,9 @@ def _database_error(error: Exception):
         request.method,
         request.path,
         fault.http_status,
-        _first_line(fault.__cause__ or error),
+        first_line(fault.__cause__ or error),
     )
     return render(fault)
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _unexpected(error: Exception):

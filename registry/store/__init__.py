@@ -2,12 +2,21 @@
 by area, and checking, exporting and importing a whole database. It imports nothing of Podium's
 above it: only registry.config and registry.errors."""
 
+import logging
+import time
+
 from flask import Flask, request
 
+from registry.errors import TemporarilyUnavailable
 from registry.store import migrations
 from registry.store.db import db, is_sqlite, open_database
-from registry.store.failures import drop_connection
+from registry.store.failures import DATABASE_ERRORS, database_fault, drop_connection, first_line
 from registry.store.tables import ALL_TABLES, SEEDS
+
+log = logging.getLogger(__name__)
+
+# A web worker starting while the database is away looks again after this long, doubling.
+_START_BACKOFF_SECONDS = (0.5, 5.0)
 
 
 def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
@@ -29,7 +38,7 @@ def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
 
 def init_app(app: Flask) -> None:
     """Set the database up for the app: a connection for each request's thread."""
-    setup(app.config)
+    _setup_when_reachable(app.config)
 
     @app.before_request
     def _connect():
@@ -46,3 +55,24 @@ def init_app(app: Flask) -> None:
         # Other databases hand the connection back (to the pool, where one is configured).
         if not db.is_closed() and not is_sqlite():
             drop_connection()  # a lost connection is discarded by the pool, not kept
+
+
+def _setup_when_reachable(settings: dict) -> None:
+    # A gunicorn worker that fails to boot stops the whole server, so one (re)started while
+    # the database is away waits for it instead: the outage then ends with every worker up.
+    delay, since = _START_BACKOFF_SECONDS[0], None
+    while True:
+        try:
+            setup(settings)
+        except DATABASE_ERRORS as error:
+            if not isinstance(database_fault(error), TemporarilyUnavailable):
+                raise
+            if since is None:
+                since = time.monotonic()
+                log.warning("the database does not answer (%s); waiting for it", first_line(error))
+            time.sleep(delay)
+            delay = min(delay * 2, _START_BACKOFF_SECONDS[1])
+            continue
+        if since is not None:
+            log.warning("the database answers after %.1f s; serving", time.monotonic() - since)
+        return

@@ -35,13 +35,16 @@ F = TypeVar("F", bound=Callable)
 
 def _causes(error: BaseException):
     # peewee wraps the driver's exception (as its first argument), and a failed rollback hides
-    # the failure that caused it (as its context): look at the whole chain.
-    seen = set()
-    while error is not None and id(error) not in seen:
+    # the failure that caused it (as its context): look at all of them, nearest first.
+    pending, seen = [error], set()
+    while pending:
+        error = pending.pop(0)
+        if error is None or id(error) in seen:
+            continue
         seen.add(id(error))
         yield error
         wrapped = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
-        error = wrapped or error.__cause__ or error.__context__
+        pending.extend((wrapped, error.__cause__, error.__context__))
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -123,7 +126,7 @@ def retry_conflicts(function: F) -> F:
                     raise TemporarilyUnavailable(
                         "The database is busy with conflicting writes; retry the request."
                     ) from error
-                log.info("write conflict (%s); running the transaction again", _first_line(error))
+                log.info("write conflict (%s); running the transaction again", first_line(error))
                 time.sleep(random.uniform(0.01, 0.05) * number)
         raise AssertionError("unreachable")
 
@@ -142,5 +145,6 @@ def drop_connection() -> None:
         pass  # closing a connection the server already dropped; the state is reset anyway
 
 
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def first_line(error: BaseException) -> str:
+    """What to log of a database error: drivers add hints and context on further lines."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
