@@ -5,7 +5,7 @@ from typing import BinaryIO
 
 from peewee import fn
 
-from registry.artifacts.store import Entry, artifact_path, current_store
+from registry.artifacts.store import ArtifactStore, Entry, Staged, artifact_path, current_store
 from registry.store.db import db
 from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
@@ -34,7 +34,7 @@ def upload_artifact(*, path: str, chunks: Iterable[bytes]) -> None:
 
 
 @retry_conflicts  # the staged file stays put while its record is retried; the body is read once
-def _record_upload(store, staged) -> None:
+def _record_upload(store: ArtifactStore, staged: Staged) -> None:
     with db.atomic():
         fields = {"size": staged.size, "sha256": staged.sha256, "uploaded_at": now_ms()}
         ArtifactFile.insert(path=staged.path, owner=owner_of(staged.path), **fields).on_conflict(
