@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
 from registry.store.db import db, is_sqlite
+from registry.store.failures import DATABASE_ERRORS, drop_connection, first_line
 from registry.store.statements import create, save, statement
 from registry.store.tables.base import now_ms
 from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
@@ -31,6 +32,8 @@ from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = {408, 429}  # and every 5xx
+# While the database is away the dispatcher looks again after this long, doubling up to the cap.
+OUTAGE_BACKOFF_SECONDS = (0.25, 2.0)
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 USER_AGENT = "Podium-Webhooks/1"
 
@@ -300,6 +303,10 @@ class Dispatcher:
     Only the loop thread touches the database (claims, and recording outcomes in batches);
     the pool threads only send. SQLite writers in one process would otherwise queue on its
     busy handler, which sleeps in steps of milliseconds.
+
+    A database failure is an outage to wait out, not a reason to stop: the connection is
+    dropped (the next cycle opens a new one), outcomes not yet recorded are kept for the next
+    try, and the loop backs off, logging one line when the database goes and one when it is back.
     """
 
     def __init__(self, settings: dict):
@@ -313,11 +320,17 @@ class Dispatcher:
         self.outcomes = queue.Queue()  # (delivery, attempt) from the sending threads
         self.local = threading.local()  # each sending thread's KeptConnections
         self.stopping = threading.Event()
+        self.unrecorded = []  # outcomes whose recording a database failure interrupted
+        self.outage_since = None  # monotonic time the database was lost, while it is
+        self.backoff = 0.0
 
     def run(self) -> None:
         """Dispatch until stop() is called; in-flight sends are recorded before it returns."""
         log.info("webhook dispatcher %s started", self.owner)
-        db.connect(reuse_if_open=True)
+        try:
+            db.connect(reuse_if_open=True)
+        except DATABASE_ERRORS as error:  # the first claim tries again
+            self._database_failed(error)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery") as pool:
             while not self.stopping.is_set() or self.in_flight:
                 self._record_finished()
@@ -325,8 +338,12 @@ class Dispatcher:
                 for delivery in claimed:
                     self.in_flight += 1
                     pool.submit(self._send, delivery)
-                if not claimed:
+                if self.outage_since is not None:
+                    self._wait_out_outage()
+                elif not claimed:
                     self._wait_for_outcome()
+        if self.unrecorded:  # the database never came back: their leases expire, they resend
+            log.warning("stopping with %d delivery attempts unrecorded", len(self.unrecorded))
         log.info("webhook dispatcher %s stopped", self.owner)
 
     def stop(self) -> None:
@@ -334,13 +351,48 @@ class Dispatcher:
 
     def _claim(self) -> list[Delivery]:
         free = self.concurrency - self.in_flight
-        if free <= 0:
-            return []
+        if free <= 0 or (self.outage_since is not None and self.unrecorded):
+            return []  # in an outage, recording what was sent is the first thing to get through
         try:
-            return claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
+            claimed = claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
+        except DATABASE_ERRORS as error:
+            self._database_failed(error)
+            return []
         except Exception:
             log.exception("claiming deliveries failed; retrying")
             return []
+        self._database_answered()
+        return claimed
+
+    def _database_failed(self, error: Exception) -> None:
+        drop_connection()
+        if self.outage_since is None:
+            self.outage_since = time.monotonic()
+            self.backoff = OUTAGE_BACKOFF_SECONDS[0]
+            log.warning(
+                "webhook dispatcher %s lost the database (%s); retrying with backoff",
+                self.owner,
+                first_line(error),
+            )
+        else:
+            self.backoff = min(self.backoff * 2, OUTAGE_BACKOFF_SECONDS[1])
+
+    def _database_answered(self) -> None:
+        if self.outage_since is not None:
+            log.warning(
+                "webhook dispatcher %s has the database back after %.1f s; dispatching",
+                self.owner,
+                time.monotonic() - self.outage_since,
+            )
+            self.outage_since = None
+
+    def _wait_out_outage(self) -> None:
+        # Sends in flight still finish meanwhile; their outcomes wait in the queue. Once
+        # stopping, only those sends are waited for.
+        if self.stopping.is_set():
+            self._wait_for_outcome()
+        else:
+            self.stopping.wait(self.backoff)
 
     def _send(self, delivery: Delivery) -> None:
         if not hasattr(self.local, "kept"):
@@ -372,11 +424,19 @@ class Dispatcher:
                 finished.append(self.outcomes.get_nowait())
             except queue.Empty:
                 break
-        if not finished:
-            return
         self.in_flight -= len(finished)
+        self.unrecorded.extend(finished)
+        if not self.unrecorded:
+            return
         try:
-            record_attempts(finished, settings=self.settings)
+            record_attempts(self.unrecorded, settings=self.settings)
+        except DATABASE_ERRORS as error:
+            # Kept for the next try; should the leases expire first, they are sent again
+            # (at least once, with the same webhook-id).
+            self._database_failed(error)
+            return
         except Exception:
             # Not recorded: the leases expire and these deliveries are sent again (at least once).
-            log.exception("recording %d delivery attempts failed", len(finished))
+            log.exception("recording %d delivery attempts failed", len(self.unrecorded))
+        self.unrecorded = []
+        self._database_answered()

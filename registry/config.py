@@ -54,6 +54,11 @@ SETTINGS = {
         int,
         "PostgreSQL connections each process keeps for reuse (0: connect per request)",
     ),
+    "DATABASE_CONNECT_TIMEOUT": (
+        5,
+        int,
+        "seconds a PostgreSQL connection attempt may take before the request answers 503",
+    ),
     "MAX_REQUEST_BYTES": (
         16 * 1024 * 1024,
         int,

@@ -61,6 +61,29 @@ class PolicyViolation(PodiumError):
     http_status = 403
 
 
+class ResourceConflict(PodiumError):
+    """The request is well formed but clashes with what the store holds."""
+
+    error_code = "RESOURCE_CONFLICT"
+    http_status = 409
+
+
 class TemporarilyUnavailable(PodiumError):
+    """A condition that passes on its own (a busy or unreachable database): retry later.
+
+    Answered with a Retry-After header of `retry_after` seconds.
+    """
+
     error_code = "TEMPORARILY_UNAVAILABLE"
     http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageFull(PodiumError):
+    """The artifact root or the database has no space left; writes resume once it has."""
+
+    error_code = "RESOURCE_EXHAUSTED"
+    http_status = 507  # Insufficient Storage (RFC 4918)

@@ -194,6 +194,24 @@ def test_interrupted_upload_leaves_nothing_behind(shared_server):
     assert requests.get(f"{url}/3/r/artifacts/new.bin").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "4/r/artifacts/" + "n" * 300 + ".bin",  # a file name longer than the file system holds
+        "4/r/artifacts/" + "d" * 300 + "/model.bin",  # a directory name, likewise
+    ],
+)
+def test_a_name_the_file_system_cannot_hold_is_a_400(shared_server, path):
+    url = shared_server.url + ARTIFACTS
+    answer = requests.put(f"{url}/{path}", data=b"bytes")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "File name too long" in answer.json()["message"]
+    assert _staging(shared_server) == []
+    assert requests.get(url, params={"path": "4"}).json() == {}  # no directory left behind
+    assert requests.get(f"{url}/{path}").status_code in (400, 404)
+
+
 # --- traversal: refused with a JSON 4xx, nothing read or written outside the root -------------
 
 

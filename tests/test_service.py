@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -159,7 +160,18 @@ def test_health_and_version(client):
 
     health = client.get("/health")
     assert (health.status_code, health.data, health.mimetype) == (200, b"OK", "text/plain")
+    ready = client.get("/ready")
+    assert (ready.status_code, ready.json) == (200, {"status": "ready", "database": "ok"})
     assert client.get("/version").data.decode() == version("podium-registry")
+
+
+def test_every_setting_is_in_the_readme_configuration_table():
+    from registry.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in SETTINGS if f"`PODIUM_{name}`" not in table]
+    assert not missing, f"settings missing from the README's table: {missing}"
 
 
 def test_gunicorn_wsgi_app_with_the_deploy_config(database_url, tmp_path):

@@ -3,7 +3,6 @@
 import logging
 
 from flask import Flask, jsonify, request
-from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import (
@@ -14,6 +13,7 @@ from registry.errors import (
     RequestTooLarge,
     TemporarilyUnavailable,
 )
+from registry.store.failures import DATABASE_ERRORS, database_fault, first_line
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 def render(error: PodiumError):
     response = jsonify(error_code=error.error_code, message=error.message)
     response.status_code = error.http_status
+    if isinstance(error, TemporarilyUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -37,12 +39,19 @@ def _http_error(error: HTTPException):
     return render(PodiumError(error.name))
 
 
-def _database_error(error: OperationalError):
-    # A writer that waited out the busy timeout: a retryable condition, not a bug.
-    if "locked" in str(error) or "busy" in str(error):
-        log.warning("database busy: %s", error)
-        return render(TemporarilyUnavailable("The database is busy; retry the request."))
-    return _unexpected(error)
+def _database_error(error: Exception):
+    # Busy, unreachable or full: expected states of a database, answered 503 or 507, not bugs.
+    fault = database_fault(error)
+    if fault is None:
+        return _unexpected(error)
+    log.warning(
+        "%s %s answered %s: %s",
+        request.method,
+        request.path,
+        fault.http_status,
+        first_line(fault.__cause__ or error),
+    )
+    return render(fault)
 
 
 def _unexpected(error: Exception):
@@ -54,5 +63,6 @@ def init_app(app: Flask) -> None:
     """Register the handlers for every route, unknown routes and 405s included."""
     app.register_error_handler(PodiumError, render)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_error)
+    for database_error in DATABASE_ERRORS:
+        app.register_error_handler(database_error, _database_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,20 +1,37 @@
-"""Probes: /health for load balancers and orchestrators, /version for the MLflow client."""
+"""Probes: /health (alive), /ready (able to serve: the database answers), /version."""
 
 from importlib.metadata import version
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
 
 from registry.store.db import db
 
 bp = Blueprint("health", __name__)
 
 
+def without_database(view):
+    """Mark a view that must answer without touching the database (see store.init_app)."""
+    view.without_database = True
+    return view
+
+
 @bp.get("/health")
+@without_database
 def health():
-    db.execute_sql("SELECT 1")  # healthy means the database answers, not just the process
+    # Liveness: the process answers. A database outage must not get healthy processes
+    # restarted; /ready is the probe that follows the database.
     return "OK", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+@bp.get("/ready")
+def ready():
+    # An unreachable database raises here and is answered 503 with Retry-After by the one
+    # error renderer, within PODIUM_DATABASE_CONNECT_TIMEOUT.
+    db.execute_sql("SELECT 1")
+    return jsonify(status="ready", database="ok")
+
+
 @bp.get("/version")
+@without_database
 def server_version():
     return version("podium-registry"), 200, {"Content-Type": "text/plain; charset=utf-8"}

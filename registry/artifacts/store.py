@@ -7,20 +7,23 @@ staging file and renamed into place, so a reader never sees a partial artifact a
 upload leaves nothing behind.
 """
 
+import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 from urllib.parse import unquote
 
 from flask import Flask, current_app
 
-from registry.errors import InvalidParameter, ResourceDoesNotExist
+from registry.errors import InvalidParameter, ResourceConflict, ResourceDoesNotExist, StorageFull
 
 MAX_PATH_LENGTH = 4096
 # Linux file systems (ext4, XFS, tmpfs, overlayfs) refuse a name longer than 255 bytes with an
@@ -30,6 +33,11 @@ _STAGING = ".podium-staging"  # uploads in progress, inside the root so a rename
 _MAX_DECODE_LAYERS = 10
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _EXTENSION_KEY = "podium_artifact_store"
+# What the file system says about a name the client chose: the client's to fix (400).
+_BAD_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ, errno.ENOTDIR, errno.EISDIR}
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,36 @@ def artifact_path(raw: str, *, allow_root: bool = False) -> str:
 
 
 def _reject(raw: str, reason: str):
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw[:200])
-    raise InvalidParameter(f"Invalid artifact path '{shown}': {reason}.")
+    raise InvalidParameter(f"Invalid artifact path '{_shown(raw)}': {reason}.")
+
+
+def _shown(raw: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw[:200])
+
+
+@contextmanager
+def _writing(path: str):
+    """Turn what the file system refuses while writing `path` into an answer for the client.
+
+    A full disk or quota is 507 and passes once space is freed; a name the file system cannot
+    hold is 400; anything else it refuses is a conflict with the store's state (409). The
+    callers clean up first, so nothing partial stays behind.
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.errno in _FULL_ERRNOS:
+            log.warning("artifact root is full writing %s: %s", _shown(path), error.strerror)
+            raise StorageFull(
+                "The artifact store is full: no space is left for this upload; nothing was "
+                "stored. Reads still work; retry once space is freed."
+            ) from None
+        if error.errno in _BAD_NAME_ERRNOS:
+            _reject(path, f"the artifact store cannot hold it ({error.strerror})")
+        log.warning("artifact store refused %s: %s", _shown(path), error)
+        raise ResourceConflict(
+            f"The artifact store refused to write '{_shown(path)}': {error.strerror or error}."
+        ) from None
 
 
 class LocalArtifactStore:
@@ -129,20 +165,21 @@ class LocalArtifactStore:
         if os.path.isdir(local):
             _reject(path, "it is a directory")
         staging = os.path.join(self.root, _STAGING)
-        os.makedirs(staging, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=staging, prefix="upload-")
-        digest, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            os.unlink(temp)
-            raise
+        with _writing(path):
+            os.makedirs(staging, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=staging, prefix="upload-")
+            digest, size = hashlib.sha256(), 0
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in chunks:
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                os.unlink(temp)
+                raise
         return Staged(path, temp, size, digest.hexdigest())
 
     def publish(self, staged: Staged) -> None:
@@ -152,11 +189,32 @@ class LocalArtifactStore:
             os.makedirs(parent, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             _reject(staged.path, "a parent of it is a file")
+        except OSError:
+            self._remove_empty_parents(parent)
+            with _writing(staged.path):
+                raise
         if not self._inside(os.path.realpath(parent)):  # re-checked now that it exists
             _reject(staged.path, "it resolves outside the artifact root")
         if os.path.isdir(local) and not os.path.islink(local):
             _reject(staged.path, "it is a directory")
-        os.replace(staged.temp, local)  # replaces a symlink itself, never what it points at
+        try:
+            os.replace(staged.temp, local)  # replaces a symlink itself, never what it points at
+        except OSError:
+            self._remove_empty_parents(parent)
+            with _writing(staged.path):
+                raise
+
+    def _remove_empty_parents(self, parent: str) -> None:
+        # The parents made for an upload that then failed hold nothing: leave no trace of it.
+        while parent != self.root and self._inside(parent):
+            try:
+                os.rmdir(parent)
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # never made (makedirs stopped below it)
+            except OSError as error:
+                if error.errno != errno.ENAMETOOLONG:
+                    return  # not empty: it held something before this upload
+            parent = os.path.dirname(parent)
 
     def discard(self, staged: Staged) -> None:
         try:
@@ -190,10 +248,11 @@ class LocalArtifactStore:
         if not path:
             _reject(path, "the artifact root cannot be deleted")
         local = self._local(path)
-        if os.path.islink(local) or os.path.isfile(local):
-            os.unlink(local)
-        elif os.path.isdir(local):
-            shutil.rmtree(local)
+        with _writing(path):
+            if os.path.islink(local) or os.path.isfile(local):
+                os.unlink(local)
+            elif os.path.isdir(local):
+                shutil.rmtree(local)
 
 
 def init_app(app: Flask) -> None:

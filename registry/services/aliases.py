@@ -6,11 +6,13 @@ from registry.errors import InvalidParameter
 from registry.services.history import record_alias_change
 from registry.services.lookup import find_model, find_version, with_version_details
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
 from registry.store.tables.base import now_ms
 from registry.store.tables.registry import Alias, ModelVersion, RegisteredModel
 
 
+@retry_conflicts
 def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
     """Point `alias` at `version`, creating or moving it in one transaction."""
     with db.atomic():
@@ -38,6 +40,7 @@ def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
         save(model, RegisteredModel.last_updated_timestamp)
 
 
+@retry_conflicts
 def delete_alias(*, name: str, alias: str, user: str = "") -> None:
     """Remove `alias`; removing an alias that does not exist is a no-op, as in MLflow."""
     with db.atomic():

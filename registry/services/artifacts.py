@@ -5,8 +5,9 @@ from typing import BinaryIO
 
 from peewee import fn
 
-from registry.artifacts.store import Entry, artifact_path, current_store
+from registry.artifacts.store import ArtifactStore, Entry, Staged, artifact_path, current_store
 from registry.store.db import db
+from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
 from registry.store.tables.tracking import ArtifactFile
 
@@ -27,15 +28,20 @@ def upload_artifact(*, path: str, chunks: Iterable[bytes]) -> None:
     store = current_store()
     staged = store.stage(path, chunks)  # the slow part, outside any transaction
     try:
-        with db.atomic():
-            fields = {"size": staged.size, "sha256": staged.sha256, "uploaded_at": now_ms()}
-            ArtifactFile.insert(path=path, owner=owner_of(path), **fields).on_conflict(
-                conflict_target=[ArtifactFile.path], update=fields
-            ).execute()
-            # Inside the transaction: the row and the file change together or not at all.
-            store.publish(staged)
+        _record_upload(store, staged)
     finally:
         store.discard(staged)
+
+
+@retry_conflicts  # the staged file stays put while its record is retried; the body is read once
+def _record_upload(store: ArtifactStore, staged: Staged) -> None:
+    with db.atomic():
+        fields = {"size": staged.size, "sha256": staged.sha256, "uploaded_at": now_ms()}
+        ArtifactFile.insert(path=staged.path, owner=owner_of(staged.path), **fields).on_conflict(
+            conflict_target=[ArtifactFile.path], update=fields
+        ).execute()
+        # Inside the transaction: the row and the file change together or not at all.
+        store.publish(staged)
 
 
 def open_artifact(*, path: str) -> BinaryIO:
@@ -48,6 +54,7 @@ def list_artifacts(*, path: str = "") -> list[Entry] | None:
     return current_store().list(artifact_path(path, allow_root=True))
 
 
+@retry_conflicts
 def delete_artifact(*, path: str) -> None:
     """Delete the file or directory at `path` and the records of what it held."""
     path = artifact_path(path)

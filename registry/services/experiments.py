@@ -6,6 +6,7 @@ from registry.errors import InvalidParameter, ResourceAlreadyExists, ResourceDoe
 from registry.search import pages, tracking
 from registry.services.tracking_lookup import find_experiment, with_experiment_details
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
 from registry.store.tables.tracking import (
     ACTIVE,
@@ -20,6 +21,7 @@ from registry.store.tables.tracking import (
 VIEW_TYPES = {"ACTIVE_ONLY": (ACTIVE,), "DELETED_ONLY": (DELETED,), "ALL": (ACTIVE, DELETED)}
 
 
+@retry_conflicts
 def create_experiment(*, name: str, artifact_location: str = "", tags: list[dict] = ()) -> int:
     """Create an experiment; its artifacts default to mlflow-artifacts:/<id> on this server."""
     with db.atomic():
@@ -76,6 +78,7 @@ def search_experiments(
         return {"experiments": with_experiment_details(rows), **more}
 
 
+@retry_conflicts
 def rename_experiment(*, experiment_id: int, new_name: str) -> None:
     """Give an active experiment a new, unused name."""
     with db.atomic():
@@ -103,6 +106,7 @@ def restore_experiment(*, experiment_id: int) -> None:
     _set_lifecycle(experiment_id, ACTIVE)
 
 
+@retry_conflicts
 def _set_lifecycle(experiment_id: int, stage: str) -> None:
     with db.atomic():
         experiment = find_experiment(experiment_id, for_update=True)
@@ -115,6 +119,7 @@ def _set_lifecycle(experiment_id: int, stage: str) -> None:
         Run.update(lifecycle_stage=stage).where(Run.experiment == experiment).execute()
 
 
+@retry_conflicts
 def set_experiment_tag(*, experiment_id: int, key: str, value: str) -> None:
     """Set (or overwrite) one tag on an active experiment."""
     with db.atomic():
@@ -125,6 +130,7 @@ def set_experiment_tag(*, experiment_id: int, key: str, value: str) -> None:
         ).execute()
 
 
+@retry_conflicts
 def delete_experiment_tag(*, experiment_id: int, key: str) -> None:
     """Remove one tag from an active experiment; a missing tag is an error, as in MLflow."""
     with db.atomic():

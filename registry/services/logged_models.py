@@ -12,6 +12,7 @@ from registry.services.tracking_lookup import (
     with_logged_model_details,
 )
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
 from registry.store.tables.tracking import (
     ACTIVE,
@@ -25,6 +26,7 @@ MAX_KEY_LENGTH = 250
 FINAL_STATUSES = ("LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 
 
+@retry_conflicts
 def create_logged_model(
     *,
     experiment_id: int,
@@ -65,6 +67,7 @@ def get_logged_model(*, model_id: str, allow_deleted: bool = False) -> LoggedMod
         return with_logged_model_details([found])[0]
 
 
+@retry_conflicts
 def finalize_logged_model(*, model_id: str, status: str) -> LoggedModel:
     """Mark the upload of a logged model's files done (READY) or failed."""
     if status not in FINAL_STATUSES:
@@ -79,6 +82,7 @@ def finalize_logged_model(*, model_id: str, status: str) -> LoggedModel:
         return with_logged_model_details([model])[0]
 
 
+@retry_conflicts
 def delete_logged_model(*, model_id: str) -> None:
     """Mark a logged model deleted; versions registered from it keep their source."""
     with db.atomic():
@@ -87,6 +91,7 @@ def delete_logged_model(*, model_id: str) -> None:
         model.save()
 
 
+@retry_conflicts
 def set_logged_model_tags(*, model_id: str, tags: list[dict]) -> None:
     """Set (or overwrite) tags on a logged model."""
     with db.atomic():
@@ -94,6 +99,7 @@ def set_logged_model_tags(*, model_id: str, tags: list[dict]) -> None:
         _upsert(LoggedModelTag, model, tags)
 
 
+@retry_conflicts
 def delete_logged_model_tag(*, model_id: str, key: str) -> None:
     """Remove one tag from a logged model; a missing tag is a no-op."""
     with db.atomic():
@@ -105,6 +111,7 @@ def delete_logged_model_tag(*, model_id: str, key: str) -> None:
         ).execute()
 
 
+@retry_conflicts
 def log_logged_model_params(*, model_id: str, params: list[dict]) -> None:
     """Add params to a logged model (the client sends those past the first 100 this way)."""
     with db.atomic():

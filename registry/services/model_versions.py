@@ -10,6 +10,7 @@ from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
 from registry.store.tables.base import now_ms
 from registry.store.tables.registry import Alias, ModelVersion, ModelVersionTag, RegisteredModel
@@ -18,6 +19,7 @@ from registry.store.tables.registry import Alias, ModelVersion, ModelVersionTag,
 ARCHIVING_STAGES = ("Staging", "Production")
 
 
+@retry_conflicts
 def create_model_version(
     *,
     name: str,
@@ -68,6 +70,7 @@ def get_download_uri(*, name: str, version: int) -> str:
         return download_uri(find_version(find_model(name), version).source)
 
 
+@retry_conflicts
 def update_model_version(*, name: str, version: int, description: str) -> ModelVersion:
     """Replace a version's description."""
     with db.atomic():
@@ -79,6 +82,7 @@ def update_model_version(*, name: str, version: int, description: str) -> ModelV
         return with_version_details([found])[0]
 
 
+@retry_conflicts
 def delete_model_version(*, name: str, version: int, user: str = "") -> None:
     """Delete a version and the aliases on it; its number is never issued again."""
     with db.atomic():
@@ -97,6 +101,7 @@ def delete_model_version(*, name: str, version: int, user: str = "") -> None:
         publish(events.model_version_deleted(name, version), model)
 
 
+@retry_conflicts
 def transition_stage(
     *,
     name: str,
@@ -150,6 +155,7 @@ def transition_stage(
         return with_version_details([target])[0]
 
 
+@retry_conflicts
 def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> None:
     """Set (or overwrite) one tag on a version."""
     with db.atomic():
@@ -161,6 +167,7 @@ def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> N
         publish(events.model_version_tag_set(name, version, key, value), found)
 
 
+@retry_conflicts
 def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
     """Remove one tag from a version; removing a missing tag is a no-op."""
     with db.atomic():

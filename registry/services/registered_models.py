@@ -16,11 +16,13 @@ from registry.services.lookup import (
     with_model_details,
 )
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
 from registry.store.tables.base import now_ms
 from registry.store.tables.registry import STAGES, ModelVersion, RegisteredModel, RegisteredModelTag
 
 
+@retry_conflicts
 def create_registered_model(
     *, name: str, tags: list[dict] = (), description: str = "", user: str = ""
 ) -> RegisteredModel:
@@ -45,6 +47,7 @@ def get_registered_model(*, name: str) -> RegisteredModel:
         return with_model_details([find_model(name)])[0]
 
 
+@retry_conflicts
 def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
     """Give a model a new name; versions, aliases and history follow it."""
     try:
@@ -62,6 +65,7 @@ def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
         raise _already_exists(new_name) from None
 
 
+@retry_conflicts
 def update_registered_model(*, name: str, description: str) -> RegisteredModel:
     """Replace a model's description."""
     with db.atomic():
@@ -73,6 +77,7 @@ def update_registered_model(*, name: str, description: str) -> RegisteredModel:
         return with_model_details([model])[0]
 
 
+@retry_conflicts
 def delete_registered_model(*, name: str) -> None:
     """Delete a model with its versions, tags and aliases; its history rows are kept."""
     with db.atomic():
@@ -81,6 +86,7 @@ def delete_registered_model(*, name: str) -> None:
         publish(events.registered_model_deleted(name), name)
 
 
+@retry_conflicts
 def set_registered_model_tag(*, name: str, key: str, value: str) -> None:
     """Set (or overwrite) one tag on a model."""
     with db.atomic():
@@ -92,6 +98,7 @@ def set_registered_model_tag(*, name: str, key: str, value: str) -> None:
         publish(events.registered_model_tag_set(name, key, value), model)
 
 
+@retry_conflicts
 def delete_registered_model_tag(*, name: str, key: str) -> None:
     """Remove one tag from a model; removing a missing tag is a no-op."""
     with db.atomic():

@@ -7,6 +7,7 @@ from registry.search import pages
 from registry.services.runs import RUN_NAME_TAG
 from registry.services.tracking_lookup import find_run
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
 from registry.store.tables.tracking import LatestMetric, Metric, Param, Run, RunTag
 
@@ -31,6 +32,7 @@ def set_tag(*, run_id: str, key: str, value: str) -> None:
     log_batch(run_id=run_id, tags=[{"key": key, "value": value}])
 
 
+@retry_conflicts
 def delete_tag(*, run_id: str, key: str) -> None:
     """Remove one tag from an active run."""
     with db.atomic():
@@ -40,6 +42,7 @@ def delete_tag(*, run_id: str, key: str) -> None:
             raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
 
 
+@retry_conflicts
 def log_batch(
     *,
     run_id: str,

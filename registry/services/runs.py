@@ -13,12 +13,14 @@ from registry.services.tracking_lookup import (
     with_run_details,
 )
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
 from registry.store.tables.tracking import ACTIVE, DELETED, Run, RunOutput, RunTag
 
 RUN_NAME_TAG = "mlflow.runName"
 
 
+@retry_conflicts
 def create_run(
     *,
     experiment_id: int = 0,
@@ -65,6 +67,7 @@ def get_run(*, run_id: str) -> Run:
         return with_run_details([find_run(run_id)])[0]
 
 
+@retry_conflicts
 def update_run(
     *,
     run_id: str,
@@ -98,6 +101,7 @@ def restore_run(*, run_id: str) -> None:
     _set_lifecycle(run_id, ACTIVE)
 
 
+@retry_conflicts
 def _set_lifecycle(run_id: str, stage: str) -> None:
     with db.atomic():
         run = find_run(run_id, for_update=True)
@@ -130,6 +134,7 @@ def search_runs(
         return {"runs": with_run_details(rows), **more}
 
 
+@retry_conflicts
 def log_outputs(*, run_id: str, models: list[dict] = ()) -> None:
     """Record logged models as outputs of a run (log_model does this), with their steps."""
     with db.atomic():

@@ -11,12 +11,14 @@ from hooks.signing import MIN_SECRET_BYTES, is_valid_secret, new_secret
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.search import pages
 from registry.store.db import db, reading
+from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
 from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
 
 TEST_BODY_PREFIX = 200  # characters of a receiver's answer that `test` echoes back
 
 
+@retry_conflicts
 def create_webhook(
     *,
     name: str,
@@ -63,6 +65,7 @@ def get_webhook(*, webhook_id: str) -> Webhook:
         return _find_webhook(webhook_id)
 
 
+@retry_conflicts
 def update_webhook(*, webhook_id: str, settings: dict, **changes) -> Webhook:
     """Change the given fields; the very next event already sees the change."""
     if "url" in changes:
@@ -83,6 +86,7 @@ def update_webhook(*, webhook_id: str, settings: dict, **changes) -> Webhook:
         return webhook
 
 
+@retry_conflicts
 def delete_webhook(*, webhook_id: str) -> None:
     """Delete a webhook with its pending deliveries and its delivery log."""
     with db.atomic():
@@ -111,6 +115,7 @@ def test_webhook(*, webhook_id: str, settings: dict, event: str | None = None) -
     return result
 
 
+@retry_conflicts
 def rotate_secret(*, webhook_id: str, settings: dict, secret: str | None = None) -> tuple:
     """Start signing with a new secret; the old one also signs for the overlap window."""
     secret = _checked_secret(secret) if secret is not None else new_secret()
@@ -143,6 +148,7 @@ def list_deliveries(
         return {"deliveries": _with_attempts(rows), **more}
 
 
+@retry_conflicts
 def redeliver(*, delivery_id: str) -> Delivery:
     """Queue a delivery again, with the same webhook-id and a fresh retry budget."""
     with db.atomic():

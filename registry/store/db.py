@@ -153,11 +153,16 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
         return depth == 1
 
 
-def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0) -> Database:
+def open_database(
+    url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0, connect_timeout: int = 5
+) -> Database:
     """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL.
 
     With `pool_size` > 0, PostgreSQL connections are pooled per process: closing one (at the end
-    of each request) returns it to the pool instead of ending the session.
+    of each request) returns it to the pool instead of ending the session, and the pool checks
+    an idle connection with a round trip before handing it out, so connections a restarted
+    server dropped are discarded, not used. A PostgreSQL connection attempt gives up after
+    `connect_timeout` seconds: an unreachable server is an answer (503), never a hang.
     """
     if url.startswith("sqlite:"):
         return QueuedWritersSqliteDatabase(
@@ -181,9 +186,10 @@ def open_database(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0)
             max_connections=pool_size,
             stale_timeout=_POOL_STALE_SECONDS,
             timeout=_POOL_WAIT_SECONDS,
+            connect_timeout=connect_timeout,
         )
     if url.startswith(("postgres:", "postgresql:", "postgres+pool:", "postgresql+pool:")):
-        return db_url.connect(url)
+        return db_url.connect(url, connect_timeout=connect_timeout)
     raise ValueError(f"unsupported PODIUM_DATABASE_URL {url!r}: use sqlite:/// or postgresql://")
 
 
