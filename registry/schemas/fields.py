@@ -15,6 +15,9 @@ _ALIAS = re.compile(r"^[A-Za-z0-9_\-.]+$")
 MAX_NAME_LENGTH = 256
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 100_000
+# Every integer a request carries is bounded here: both databases store 64-bit integers at
+# most, and a larger one would reach the driver and fail there (OverflowError, a 500).
+INT64 = range(-(2**63), 2**63)
 
 
 class _Verbatim(fields.String):
@@ -145,6 +148,24 @@ class Source(_Verbatim):
             )
         except InvalidParameter as error:
             raise ValidationError(error.message) from None
+
+
+class Int64(fields.Integer):
+    """An int64: a JSON number or a decimal string (proto JSON allows both); no fractions."""
+
+    verbatim_errors = True
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,20}", value.strip()):
+            value = int(value.strip())
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value not in INT64:
+            raise ValidationError(
+                f"Invalid value {str(value)[:64]!r} for parameter '{attr}': "
+                "it must be a 64-bit integer."
+            )
+        return value
 
 
 class MaxResults(fields.Integer):

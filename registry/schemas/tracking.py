@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MaxResults, Text
+from registry.schemas.fields import Int64, MaxResults, Text
 from registry.schemas.registry import IDENTIFIER, URL, TagOut
 from registry.schemas.tracking_fields import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -17,7 +17,6 @@ from registry.schemas.tracking_fields import (
     EntityKey,
     ExperimentId,
     IdString,
-    Int64,
     MetricValue,
     RunId,
 )
