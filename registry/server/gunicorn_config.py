@@ -12,6 +12,7 @@ import os
 
 from registry.config import load_settings
 from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
+from registry.server.refusals import answer_refusals_in_json
 
 _settings = load_settings()
 
@@ -52,6 +53,19 @@ keepalive = 5
 # Access log to stdout ("-"), for the service manager or container runtime to collect;
 # PODIUM_ACCESS_LOG names a file instead, and PODIUM_ACCESS_LOG="" turns it off.
 accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
+
+# The longest request line (method, URL with its query string, version) gunicorn reads: its
+# maximum short of "unlimited" (8190 bytes; the default is 4094), so a GET with a 4,096-character
+# filter, as the schemas allow, reaches Podium. A longer line is refused with a 414, and
+# headers beyond 100 fields or 8190 bytes each with a 431, by gunicorn itself: bounded memory
+# per connection before any route runs.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# gunicorn's own refusals (those 414s and 431s, malformed request lines) are written in MLflow's
+# JSON error shape instead of gunicorn's HTML page (registry/server/refusals.py).
+post_worker_init = answer_refusals_in_json
 
 # Errors and lifecycle messages to stderr, likewise collected by the service manager.
 errorlog = "-"
