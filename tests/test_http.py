@@ -97,3 +97,46 @@ def test_a_long_filter_the_schemas_allow_reaches_podium(shared_server):
     )
     assert status == 200, body
     assert json.loads(body) == {"registered_models": []}
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/health", 200),
+        (f"{API}/registered-models/search", 200),
+        (f"{API}/registered-models/get?name=nobody", 404),
+        (f"{API}/registered-models/get", 400),
+        ("/api/2.0/podium/openapi.json", 200),
+    ],
+)
+def test_head_answers_like_get_without_a_body(shared_server, path, status):
+    got = requests.get(shared_server.url + path, timeout=10)
+    status_code, headers, body = raw_request(
+        shared_server,
+        f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert got.status_code == status_code == status
+    assert headers["content-type"] == got.headers["Content-Type"]
+    assert int(headers["content-length"]) == len(got.content)
+    assert body == b""
+
+
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        (f"{API}/registered-models/create", "OPTIONS, POST"),
+        (f"{API}/registered-models/alias", "DELETE, GET, HEAD, OPTIONS, POST"),
+        ("/health", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_options_answers_200_with_allow(shared_server, path, allowed):
+    response = requests.options(shared_server.url + path, timeout=10)
+    assert response.status_code == 200
+    assert sorted(response.headers["Allow"].split(", ")) == allowed.split(", ")
+    assert response.content == b""
+
+
+def test_options_on_an_unknown_route_is_the_json_404(shared_server):
+    response = requests.options(shared_server.url + f"{API}/nope", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
