@@ -263,8 +263,8 @@ class RunInfoOut(ResponseSchema):
     experiment_id = IdString()
     user_id = fields.String()
     status = fields.String()
-    start_time = fields.Integer()
-    end_time = fields.Integer()
+    start_time = fields.Integer(allow_none=True)
+    end_time = fields.Integer(allow_none=True, metadata={"description": "null while running"})
     artifact_uri = fields.String()
     lifecycle_stage = fields.String()
 
