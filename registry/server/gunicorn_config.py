@@ -56,11 +56,14 @@ accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
 
 # The longest request line (method, URL with its query string, version) gunicorn reads: its
 # maximum short of "unlimited" (8190 bytes; the default is 4094), so a GET with a 4,096-character
-# filter, as the schemas allow, reaches Podium. A longer line is refused with a 414, and
-# headers beyond 100 fields or 8190 bytes each with a 431, by gunicorn itself: bounded memory
-# per connection before any route runs.
+# filter, as the schemas allow, reaches Podium. gunicorn refuses a longer one with a 414 before
+# any route runs, which bounds a connection's memory.
 limit_request_line = 8190
+
+# At most 100 headers (gunicorn's default); more are refused with a 431.
 limit_request_fields = 100
+
+# At most 8190 bytes per header (gunicorn's default); a larger one is refused with a 431.
 limit_request_field_size = 8190
 
 # gunicorn's own refusals (those 414s and 431s, malformed request lines) are written in MLflow's
