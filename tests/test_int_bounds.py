@@ -29,7 +29,9 @@ def _request_schemas():
         if schema not in seen:
             seen.add(schema)
             pending.extend(schema.__subclasses__())
-    return sorted(seen, key=lambda schema: schema.__name__)
+    # Only Podium's own: tests define request schemas of their own too.
+    ours = [schema for schema in seen if schema.__module__.startswith("registry.schemas.")]
+    return sorted(ours, key=lambda schema: schema.__name__)
 
 
 def _integer_fields(schema, path):
