@@ -6,9 +6,10 @@ get, update, version and delete it). The run fails on any 5xx, any answer whose 
 type, headers or body the document does not allow, any invalid request answered with success,
 a 405 without Allow, and any answer slower than 5 seconds.
 
-The budget is fixed: PODIUM_FUZZ_MAX_EXAMPLES cases per operation and phase (default 25) with
-seed PODIUM_FUZZ_SEED (default 1), about a minute and a half on two cores, and a deadline of
-PODIUM_FUZZ_DEADLINE seconds (default 300) for the whole run. Raise the first and the last to
+The budget is fixed: PODIUM_FUZZ_MAX_EXAMPLES cases per operation and phase (default 25), up to
+200 chains of 20 calls along the links (tests/schemathesis.toml), seed PODIUM_FUZZ_SEED (default
+1): about two minutes on two busy cores, with a deadline of PODIUM_FUZZ_DEADLINE seconds
+(default 300) for the whole run. Raise the first and the last to
 fuzz longer locally; a failure prints schemathesis's report, with a `curl` line per case.
 """
 
