@@ -305,6 +305,10 @@ FIELDS = [
          "Registered model alias ghost not found"),
         ("history-version-abc", VALID["history"].but(version="abc"), "'version' must be"),
         ("as-of-timestamp-abc", VALID["as-of"].but(timestamp="abc"), "'timestamp'"),
+        ("as-of-timestamp-past-int64", VALID["as-of"].but(timestamp=str(2**63)),
+         "64-bit integer"),
+        ("as-of-timestamp-below-int64", VALID["as-of"].but(timestamp=str(-(2**63) - 1)),
+         "64-bit integer"),
     ]),
     *refused(400, EXISTS, [
         ("create-existing", CREATE.but(name="seed"), "Registered Model (name=seed) already exists"),

@@ -48,6 +48,7 @@ def _body_chunks():
 def streamed(view):
     """Mark a view that exchanges raw bytes, not schemas (for the API document)."""
     view.request_schema = view.response_schema = None
+    view.streams_bytes = True
     return view
 
 

@@ -30,7 +30,12 @@ def _http_error(error: HTTPException):
     if error.code == 404:
         return render(EndpointNotFound("No endpoint at this path. See the API docs."))
     if error.code == 405:
-        return render(MethodNotAllowed(f"This endpoint does not accept {request.method} requests."))
+        response = render(
+            MethodNotAllowed(f"This endpoint does not accept {request.method} requests.")
+        )
+        # RFC 9110 requires a 405 to say which methods the resource does take.
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+        return response
     if error.code == 413:
         return render(RequestTooLarge("The request body is larger than the server accepts."))
     if error.code < 500:

@@ -50,11 +50,13 @@ def exchange(request_schema: Schema | None = None, response_schema: Schema | Non
 
 
 def request_fields(schema: Schema) -> dict:
-    """The request's fields: its JSON body, or for GET (and bodiless calls) its query string."""
-    body = _json_body() if request.method != "GET" else None
+    """The request's fields: its JSON body, or for GET, HEAD and bodiless calls the query."""
+    # HEAD is a GET without the body: the same fields, the same status and headers.
+    reads_query = request.method in ("GET", "HEAD")
+    body = _json_body() if not reads_query else None
     if body is not None:
         return body
-    if request.method not in ("GET", "DELETE"):
+    if not reads_query and request.method != "DELETE":
         return {}
     lists = {name for name, field in schema.fields.items() if isinstance(field, fields.List)}
     return {

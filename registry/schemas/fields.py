@@ -8,7 +8,7 @@ from marshmallow.validate import Length
 
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
-from registry.schemas.base import first_message, shown
+from registry.schemas.base import clipped, first_message, shown
 from registry.store.tables.registry import STAGES
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -21,6 +21,9 @@ MAX_TAG_VALUE_LENGTH = 100_000
 MAX_ITEMS = 1000
 MAX_ORDER_BY = 10  # order_by clauses: each sorts by a different key, and searches have few keys
 MAX_STAGES = 10  # a stage filter: there are four stages
+# Every integer a request carries is bounded here: both databases store 64-bit integers at
+# most, and a larger one would reach the driver and fail there (OverflowError, a 500).
+INT64 = range(-(2**63), 2**63)
 
 
 class _Verbatim(fields.String):
@@ -197,6 +200,24 @@ class Items(fields.List):
                     + first_message(error.messages)
                 ) from None
         return loaded
+
+
+class Int64(fields.Integer):
+    """An int64: a JSON number or a decimal string (proto JSON allows both); no fractions."""
+
+    verbatim_errors = True
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,20}", value.strip()):
+            value = int(value.strip())
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value not in INT64:
+            raise ValidationError(
+                f"Invalid value {clipped(value)!r} for parameter '{attr}': "
+                "it must be a 64-bit integer."
+            )
+        return value
 
 
 class MaxResults(fields.Integer):

@@ -3,7 +3,7 @@
 from marshmallow import fields
 
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import ModelName, Version
+from registry.schemas.fields import Int64, ModelName, Version
 
 
 class HistoryIn(RequestSchema):
@@ -13,7 +13,7 @@ class HistoryIn(RequestSchema):
 
 class AsOfIn(RequestSchema):
     name = ModelName(required=True)
-    timestamp = fields.Integer(required=True, strict=False)
+    timestamp = Int64(required=True)
 
 
 class HistoryEntryOut(ResponseSchema):

@@ -137,8 +137,8 @@ class AliasOut(ResponseSchema):
 
 
 class ModelVersionOut(ResponseSchema):
-    name = fields.Function(lambda v: v.model.name)
-    version = fields.Function(lambda v: str(v.version))
+    name = fields.Function(lambda v: v.model.name, metadata={"type": "string"})
+    version = fields.Function(lambda v: str(v.version), metadata={"type": "string"})
     creation_timestamp = fields.Integer()
     last_updated_timestamp = fields.Integer()
     user_id = fields.String()

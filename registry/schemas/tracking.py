@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 from registry.artifacts import sources
 from registry.errors import InvalidParameter
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import MAX_ORDER_BY, Items, MaxResults, Text, own_hosts
+from registry.schemas.fields import MAX_ORDER_BY, Int64, Items, MaxResults, Text, own_hosts
 from registry.schemas.registry import IDENTIFIER, URL, TagOut
 from registry.schemas.tracking_fields import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -17,7 +17,6 @@ from registry.schemas.tracking_fields import (
     EntityKey,
     ExperimentId,
     IdString,
-    Int64,
     MetricValue,
     RunId,
 )
@@ -298,8 +297,8 @@ class RunInfoOut(ResponseSchema):
     experiment_id = IdString()
     user_id = fields.String()
     status = fields.String()
-    start_time = fields.Integer()
-    end_time = fields.Integer()
+    start_time = fields.Integer(allow_none=True)
+    end_time = fields.Integer(allow_none=True, metadata={"description": "null while running"})
     artifact_uri = fields.String()
     lifecycle_stage = fields.String()
 

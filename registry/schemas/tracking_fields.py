@@ -1,4 +1,4 @@
-"""Fields for tracking values: experiment and run ids, metric keys and values, enums, int64s."""
+"""Fields for tracking values: experiment and run ids, metric keys and values, enums."""
 
 import math
 import posixpath
@@ -16,7 +16,6 @@ MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20_000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 # Experiment ids are an integer column: the range both databases store.
 MAX_EXPERIMENT_ID = 2**31 - 1
-_INT64 = range(-(2**63), 2**63)
 _RUN_ID = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")
 # MLflow's rule for metric, param and tag keys: they may become file names in some stores.
 _KEY = re.compile(r"[/\w.\- :]+")
@@ -91,24 +90,6 @@ class Choice(Text):
             raise ValidationError(
                 f"Invalid value '{value[:64]}' for parameter '{attr}': "
                 f"use one of {', '.join(self.choices)}."
-            )
-        return value
-
-
-class Int64(fields.Integer):
-    """An int64: a JSON number or a decimal string (proto JSON allows both); no fractions."""
-
-    verbatim_errors = True
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,20}", value.strip()):
-            value = int(value.strip())
-        elif isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value not in _INT64:
-            raise ValidationError(
-                f"Invalid value {clipped(value)!r} for parameter '{attr}': "
-                "it must be a 64-bit integer."
             )
         return value
 

@@ -101,19 +101,30 @@ def _events(webhook, *, mlflow_known: bool) -> list[dict]:
     return found
 
 
+# What the computed fields hold, for the API document.
+EVENTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"entity": {"type": "string"}, "action": {"type": "string"}},
+    },
+}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
 class WebhookOut(ResponseSchema):
     webhook_id = fields.String(attribute="id")
     name = fields.String()
     description = fields.String()
     url = fields.String()
     # MLflow's client fails on events it does not know, so Podium's own are listed apart.
-    events = fields.Function(lambda w: _events(w, mlflow_known=True))
-    podium_events = fields.Function(lambda w: _events(w, mlflow_known=False))
+    events = fields.Function(lambda w: _events(w, mlflow_known=True), metadata=EVENTS)
+    podium_events = fields.Function(lambda w: _events(w, mlflow_known=False), metadata=EVENTS)
     status = fields.String()
     creation_timestamp = fields.Integer()
     last_updated_timestamp = fields.Integer()
-    model_names = fields.Function(lambda w: json.loads(w.model_names))
-    stages = fields.Function(lambda w: json.loads(w.stages))
+    model_names = fields.Function(lambda w: json.loads(w.model_names), metadata=STRINGS)
+    stages = fields.Function(lambda w: json.loads(w.stages), metadata=STRINGS)
     disabled_reason = fields.String()
 
 
@@ -149,7 +160,7 @@ class DeliveryOut(ResponseSchema):
     delivery_id = fields.String(attribute="id")
     webhook_id = fields.String()
     event_type = fields.String()
-    payload = fields.Function(lambda d: json.loads(d.body))
+    payload = fields.Function(lambda d: json.loads(d.body), metadata={"type": "object"})
     status = fields.String()
     created_at = fields.Integer()
     next_attempt_at = fields.Integer()

@@ -12,6 +12,7 @@ import os
 
 from registry.config import load_settings
 from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
+from registry.server.refusals import answer_refusals_in_json
 
 _settings = load_settings()
 
@@ -53,6 +54,22 @@ keepalive = 5
 # Access log to stdout ("-"), for the service manager or container runtime to collect;
 # PODIUM_ACCESS_LOG names a file instead, and PODIUM_ACCESS_LOG="" turns it off.
 accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
+
+# The longest request line (method, URL with its query string, version) gunicorn reads: its
+# maximum short of "unlimited" (8190 bytes; the default is 4094), so a GET with a 4,096-character
+# filter, as the schemas allow, reaches Podium. gunicorn refuses a longer one with a 414 before
+# any route runs, which bounds a connection's memory.
+limit_request_line = 8190
+
+# At most 100 headers (gunicorn's default); more are refused with a 431.
+limit_request_fields = 100
+
+# At most 8190 bytes per header (gunicorn's default); a larger one is refused with a 431.
+limit_request_field_size = 8190
+
+# gunicorn's own refusals (those 414s and 431s, malformed request lines) are written in MLflow's
+# JSON error shape instead of gunicorn's HTML page (registry/server/refusals.py).
+post_worker_init = answer_refusals_in_json
 
 # Errors and lifecycle messages to stderr, likewise collected by the service manager.
 errorlog = "-"
