@@ -6,16 +6,18 @@ hang); once it is back, every process recovers on its own and every committed ch
 delivered exactly as committed: nothing lost, nothing stuck.
 """
 
+import os
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 from conftest import LiveServer
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from postgres_cluster import PrivateCluster, unavailable_reason
+from postgres_cluster import PrivateCluster, _children, unavailable_reason
 from receivers import Receiver
 from standardwebhooks import Webhook as StandardWebhook
 
@@ -224,6 +226,52 @@ def test_a_burst_of_writes_cut_by_a_crash_commits_each_change_with_its_event_or_
     print(f"\nburst: {len(answers)} writes, {len(committed)} committed, all delivered once")
 
 
+def _local_ports(pid: int) -> set[int]:
+    """The local TCP ports of a process's sockets, read off /proc."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    inodes = set()
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _until_every_process_holds_a_session(server, cursor, database: str) -> None:
+    """Concurrent requests on fresh connections until each worker and the dispatcher holds a
+    database session (a keep-alive client would only ever reach one worker)."""
+    url = f"{server.url}/api/2.0/mlflow/registered-models/get?name=ended"
+    processes = _children(server.process.pid)
+    assert len(processes) == 3  # two workers and the dispatcher
+    deadline = time.monotonic() + 30
+    while True:
+        threads = [
+            threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10})
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cursor.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        )
+        sessions = {port for (port,) in cursor.fetchall()}
+        if all(_local_ports(pid) & sessions for pid in processes):
+            return
+        assert time.monotonic() < deadline, "a process never opened a database session"
+
+
 def test_sessions_the_server_ends_are_replaced_in_every_process(server, cluster, receiver):
     """Every session terminated server-side (idle_session_timeout, a failover): no error
     answer, and the dispatcher, whose session died too, delivers the next change."""
@@ -234,19 +282,18 @@ def test_sessions_the_server_ends_are_replaced_in_every_process(server, cluster,
         name="ended", url=receiver.url, events=["model_version.created"], secret=SECRET
     )
     client.create_registered_model("ended")
-    for _ in range(8):  # every worker's pool holds a connection now
-        client.get_registered_model("ended")
     database = server.env["PODIUM_DATABASE_URL"].rsplit("/", 1)[1]
     admin = psycopg2.connect(cluster.url)
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
+            _until_every_process_holds_a_session(server, cursor, database)
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (database,),
             )
-            assert cursor.fetchone()[0] >= 3  # two workers and the dispatcher
+            assert cursor.fetchone()[0] >= 3
     finally:
         admin.close()
     for _ in range(4):
@@ -257,10 +304,7 @@ def test_sessions_the_server_ends_are_replaced_in_every_process(server, cluster,
 def test_a_worker_started_while_postgres_is_away_waits_for_it(server, cluster):
     """gunicorn stops the whole server when a worker fails to boot: one replaced during the
     outage must wait for the database instead, and serve once it is back."""
-    import os
     import signal
-
-    from postgres_cluster import _children
 
     client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
     client.create_registered_model("respawned")
