@@ -263,7 +263,8 @@ def _until_every_process_holds_a_session(server, cursor, database: str) -> None:
         for thread in threads:
             thread.join()
         cursor.execute(
-            "SELECT client_port FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT client_port FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
             (database,),
         )
         sessions = {port for (port,) in cursor.fetchall()}
