@@ -36,12 +36,14 @@ class VerifiedPasswords:
         self._entries: OrderedDict[bytes, tuple[int, int, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _fingerprint(self, username: str, password: str) -> bytes:
-        message = f"{username}\0{password}".encode()
+    def _fingerprint(self, username: str, password: str, address: str) -> bytes:
+        # The address too: a password verified for one client is no shortcut past the sign-in
+        # limit for another, who would otherwise learn from a 200 that a guess was right.
+        message = f"{username}\0{password}\0{address}".encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def holds(self, user: User, password: str) -> bool:
-        fingerprint = self._fingerprint(user.username, password)
+    def holds(self, user: User, password: str, address: str) -> bool:
+        fingerprint = self._fingerprint(user.username, password, address)
         with self._lock:
             entry = self._entries.get(fingerprint)
         if entry is None:
@@ -51,8 +53,8 @@ class VerifiedPasswords:
             user_id == user.id and version == user.credential_version and expires > time.monotonic()
         )
 
-    def remember(self, user: User, password: str) -> None:
-        fingerprint = self._fingerprint(user.username, password)
+    def remember(self, user: User, password: str, address: str) -> None:
+        fingerprint = self._fingerprint(user.username, password, address)
         entry = (user.id, user.credential_version, time.monotonic() + self._seconds)
         with self._lock:
             self._entries[fingerprint] = entry
@@ -81,15 +83,15 @@ def authenticate() -> User:
 
 def _check_password(username: str, password: str) -> User:
     user = find_user(username)
-    if user is not None and verified.holds(user, password):
+    address = request.remote_addr or ""
+    if user is not None and verified.holds(user, password, address):
         return user
     settings = current_app.config
-    address = request.remote_addr or ""
     window = settings["PODIUM_LOGIN_WINDOW"]
     login_limits.check(username, address, attempts=settings["PODIUM_LOGIN_ATTEMPTS"], window=window)
     # A user that does not exist costs the same argon2 verification as a wrong password.
     if verify_password(user.password_hash if user else None, password) and user is not None:
-        verified.remember(user, password)
+        verified.remember(user, password, address)
         return user
     login_limits.record_failure(username, address, window=window)
     raise Unauthenticated("Invalid username or password.")

@@ -5,9 +5,7 @@ from marshmallow import fields
 from registry.schemas.base import RequestSchema, ResponseSchema
 from registry.schemas.fields import Int64, ModelName, StrictBoolean, Text
 from registry.schemas.tracking_fields import ExperimentId
-from registry.services.passwords import MAX_LENGTH as MAX_PASSWORD
-from registry.services.users import MAX_USERNAME
-from registry.store.tables.auth import LEVEL_NAMES
+from registry.store.tables.auth import LEVEL_NAMES, MAX_PASSWORD, MAX_USERNAME
 
 
 class Username(Text):

@@ -5,10 +5,11 @@ import functools
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from registry.store.tables.auth import MAX_PASSWORD
+
 _hasher = PasswordHasher()  # argon2-cffi's defaults: RFC 9106's second recommendation
 
 MIN_LENGTH = 8
-MAX_LENGTH = 1024  # the KDF's work does not grow with it, but the request's parsing does
 
 
 def hash_password(password: str) -> str:
@@ -37,6 +38,6 @@ def password_problem(password: object) -> str | None:
         return "Password cannot be empty."
     if len(password) < MIN_LENGTH:
         return f"Password must be at least {MIN_LENGTH} characters long."
-    if len(password) > MAX_LENGTH:
-        return f"Password must be at most {MAX_LENGTH} characters long."
+    if len(password) > MAX_PASSWORD:
+        return f"Password must be at most {MAX_PASSWORD} characters long."
     return None

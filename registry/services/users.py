@@ -11,9 +11,7 @@ from registry.services.passwords import hash_password, password_problem, verify_
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
 from registry.store.statements import statement
-from registry.store.tables.auth import User
-
-MAX_USERNAME = 256
+from registry.store.tables.auth import MAX_USERNAME, User
 
 
 @statement

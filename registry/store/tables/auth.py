@@ -24,9 +24,12 @@ READ, EDIT, MANAGE = LEVELS["READ"], LEVELS["EDIT"], LEVELS["MANAGE"]
 # experiment id.
 RESOURCE_TYPES = ("registered_model", "experiment")
 
+MAX_USERNAME = 256
+MAX_PASSWORD = 1024  # argon2's work does not grow with it, but parsing the request does
+
 
 class User(BaseModel):
-    username = CharField(max_length=256, unique=True)
+    username = CharField(max_length=MAX_USERNAME, unique=True)
     password_hash = TextField()  # argon2id, with its parameters and salt
     is_admin = BooleanField(default=False)
     # Bumped by every password or admin change: each process's cache of verified passwords
