@@ -105,6 +105,7 @@ SETTINGS = {
         int,
         "seconds the previous secret keeps signing after a rotation",
     ),
+    "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
     "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),
