@@ -17,6 +17,7 @@ FLOORS = {
     "registry.schemas": 4,
     "registry.services": 4,
     "registry.api": 5,
+    "registry.ui": 5,
     "registry": 6,  # create_app, which wires the rooms together
     "registry.server": 7,
     "registry.cli": 8,

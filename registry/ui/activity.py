@@ -3,8 +3,9 @@
 from flask import render_template, request
 
 from registry.services import browsing
-from registry.ui import access, bp
+from registry.ui import access
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 
 PAGE_SIZE = 100
 

@@ -11,8 +11,9 @@ from flask import Response, render_template, request
 
 from registry.errors import PodiumError
 from registry.services import artifacts
-from registry.ui import access, bp
+from registry.ui import access
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 
 TEXT_PREVIEW_BYTES = 64 * 1024
 IMAGE_INLINE_BYTES = 5 * 1024 * 1024

@@ -35,6 +35,6 @@ def check() -> None:
 def configure(app: Flask, key: str) -> None:
     """Sign sessions with a key derived from Podium's secret key, the same in every worker."""
     app.secret_key = hmac.new(key.encode(), _PURPOSE, hashlib.sha256).hexdigest()
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("SESSION_COOKIE_NAME", "podium_session")
+    app.config["SESSION_COOKIE_NAME"] = "podium_session"

@@ -8,8 +8,9 @@ from registry.errors import PodiumError
 from registry.schemas import registry as s
 from registry.services import browsing, history, registered_models
 from registry.store.tables.registry import STAGES
-from registry.ui import access, bp, charts, markdown
+from registry.ui import access, charts, markdown
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform
 
 PAGE_SIZE = 50

@@ -6,8 +6,9 @@ from flask import abort, redirect, render_template, request, url_for
 from registry.errors import PodiumError
 from registry.services import artifacts as artifact_files
 from registry.services import browsing, experiments, runs
-from registry.ui import access, artifacts, bp, charts
+from registry.ui import access, artifacts, charts
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 
 PAGE_SIZE = 50
 CHARTED_METRICS = 12

@@ -5,8 +5,9 @@ from flask import render_template, url_for
 from registry.schemas import registry as s
 from registry.services import aliases, browsing, lineage, model_versions
 from registry.store.tables.registry import STAGES
-from registry.ui import access, artifacts, bp, charts, markdown
+from registry.ui import access, artifacts, charts, markdown
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform
 
 CHARTED_METRICS = 6  # charts on the version page; the run page has them all

@@ -13,8 +13,9 @@ from registry.errors import PodiumError
 from registry.schemas import webhooks as s
 from registry.services import webhooks
 from registry.store.tables.registry import STAGES
-from registry.ui import access, bp
+from registry.ui import access
 from registry.ui.access import page
+from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform
 
 _NEVER_EMITTED = ("prompt", "budget_policy")
