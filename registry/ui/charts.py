@@ -43,7 +43,10 @@ def line_chart(series: dict[str, list[tuple]], *, x_axis: str = "step") -> dict 
                 "dot": coords[-1] if len(coords) == 1 else None,
             }
         )
-    x_label = (lambda v: f"{v:g}") if x_axis == "step" else (lambda v: timestamp(v)[11:19])
+    if x_axis == "step":
+        x_label = (lambda v: f"{v:.0f}") if x1 - x0 >= 8 else (lambda v: f"{v:g}")
+    else:
+        x_label = _time_label(x1 - x0)
     return {
         "width": WIDTH,
         "height": HEIGHT,
@@ -127,7 +130,14 @@ def stage_timeline(events: list[dict], *, now: int | None = None) -> dict | None
         "labels": labels,
         "axis_y": y,
         "ticks": [
-            {"x": 110 + plot_w * i / 3, "label": timestamp(t0 + (t1 - t0) * i / 3)[:16]}
+            {"x": 110 + plot_w * i / 3, "label": _time_label(t1 - t0)(t0 + (t1 - t0) * i / 3)}
             for i in range(4)
         ],
     }
+
+
+def _time_label(span_ms: float):
+    """Tick labels as fine as the span needs: seconds within a day, dates beyond it."""
+    if span_ms < 86_400_000:
+        return lambda ms: timestamp(ms)[11:19]
+    return lambda ms: timestamp(ms)[:16]
