@@ -14,6 +14,7 @@ PAGE_SIZE = 50
 CHARTED_METRICS = 12
 DEFAULT_COLUMNS = 6
 MAX_COMPARED = 5
+COMPARED_CHARTS, COMPARED_POINTS = 8, 150  # overlays of up to 5 runs each
 
 
 @bp.get("/experiments")
@@ -135,20 +136,21 @@ def compare():
     compared = [runs.get_run(run_id=run_id) for run_id in ids]
     for found in compared:
         access.require("READ", experiment_id=str(found.experiment_id))
-    param_keys = sorted({p["key"] for r in compared for p in r.param_list})
+    params_of = [{p["key"]: p["value"] for p in r.param_list} for r in compared]
+    metrics_of = [{m.key: m for m in r.metric_list} for r in compared]
     params = {
-        key: [next((p["value"] for p in r.param_list if p["key"] == key), None) for r in compared]
-        for key in param_keys
+        key: [values.get(key) for values in params_of]
+        for key in sorted({key for values in params_of for key in values})
     }
-    metric_keys = sorted({m.key for r in compared for m in r.metric_list})
-    latest = {
-        key: [next((m for m in r.metric_list if m.key == key), None) for r in compared]
-        for key in metric_keys
-    }
+    metric_keys = sorted({key for values in metrics_of for key in values})
+    latest = {key: [values.get(key) for values in metrics_of] for key in metric_keys}
+    chosen = [key for key in request.args.getlist("chart") if key in latest]
     overlaid = {}
-    for key in metric_keys[:CHARTED_METRICS]:
+    for key in chosen or metric_keys[:COMPARED_CHARTS]:
         series = {
-            (r.name or r.run_id): browsing.metric_series(run_id=r.run_id, keys=[key])[key]
+            (r.name or r.run_id): browsing.metric_series(
+                run_id=r.run_id, keys=[key], max_points=COMPARED_POINTS
+            )[key]
             for r in compared
         }
         overlaid[key] = charts.line_chart(series)
