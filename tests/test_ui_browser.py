@@ -135,6 +135,7 @@ def test_every_page_opens(page, registry):
         f"/compare?run={run_a}&run={run_b}": "Compare 2 runs",
         "/webhooks": "Webhooks",
         "/activity": "Activity",
+        "/-/patterns": "Patterns",
     }
     for path, title in pages.items():
         response = page.goto(path)

@@ -14,7 +14,17 @@ from registry.ui.blueprint import bp
 
 def init_app(app: Flask) -> None:
     """Register the UI at `/`, signing its session cookie with Podium's own secret key."""
-    from registry.ui import activity, artifacts, models, runs, versions, webhooks  # noqa: F401
+    # The page modules declare their routes on bp when imported.
+    from registry.ui import (  # noqa: F401
+        activity,
+        artifacts,
+        models,
+        patterns,
+        runs,
+        signin,
+        versions,
+        webhooks,
+    )
 
     keys, _source = secrets.load_keys(app.config)
     csrf.configure(app, keys[0])

@@ -104,7 +104,9 @@ def mlmodel_facts(directory: str | None, files: list[dict]) -> dict:
 @bp.get("/artifacts/<path:path>")
 @page
 def artifact(path):
-    access.require("READ")
+    # Run artifacts live under <experiment id>/<run id>/artifacts: the experiment decides.
+    head = path.strip("/").split("/", 1)[0]
+    access.require("READ", experiment_id=head if head.isdecimal() else None)
     entries = artifacts.list_artifacts(path=path)
     if entries is not None:
         entries = sorted(entries, key=lambda e: (not e.is_dir, e.name))
