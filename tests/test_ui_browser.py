@@ -141,6 +141,15 @@ def test_every_page_opens(page, registry):
         response = page.goto(path)
         assert response.status == 200, path
         assert heading(page).startswith(title), path
+        controls = page.locator("input:not([type=hidden]), select, textarea")
+        unlabelled = controls.evaluate_all(
+            "els => els.filter(el => el.labels.length === 0).map(el => el.name)"
+        )
+        assert unlabelled == [], path
+        nameless = page.locator("button").evaluate_all(
+            "els => els.filter(el => !el.textContent.trim()).length"
+        )
+        assert nameless == 0, path
 
 
 def test_search_boxes_take_substrings_and_mlflow_filters(page, registry):

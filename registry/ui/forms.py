@@ -9,6 +9,19 @@ from marshmallow import Schema
 
 from registry.errors import PodiumError
 
+_FILTER_SIGNS = ("=", "<", ">", " like ", " ilike ", " in ", "tag.", "name ")
+
+
+def search_filter(text: str) -> str | None:
+    """A search box's text: MLflow filter syntax as is, any other text as a case-insensitive
+    substring of the name."""
+    text = text.strip()
+    if not text:
+        return None
+    if any(sign in f" {text.lower()} " for sign in _FILTER_SIGNS):
+        return text
+    return "name ILIKE '%" + text.replace("'", "''") + "%'"
+
 
 class Failed:
     """A refused action: which form, the message, and the fields as submitted."""

@@ -11,21 +11,10 @@ from registry.store.tables.registry import STAGES
 from registry.ui import access, charts, markdown
 from registry.ui.access import page
 from registry.ui.blueprint import bp
-from registry.ui.forms import Failed, loaded, perform
+from registry.ui.forms import Failed, loaded, perform, search_filter
 
 PAGE_SIZE = 50
 SORTS = {"name": ["name ASC"], "modified": ["last_updated_timestamp DESC"]}
-_FILTER_WORDS = ("=", "<", ">", " like ", " ilike ", " in ", "tag.", "name ")
-
-
-def model_filter(text: str) -> str | None:
-    """MLflow filter syntax as is; any other text as a case-insensitive substring of the name."""
-    text = text.strip()
-    if not text:
-        return None
-    if any(word in f" {text.lower()} " for word in _FILTER_WORDS):
-        return text
-    return "name ILIKE '%" + text.replace("'", "''") + "%'"
 
 
 @bp.get("/ml/<path:rest>")
@@ -49,7 +38,7 @@ def models():
     error, found = None, {"registered_models": []}
     try:
         found = registered_models.search_registered_models(
-            filter=model_filter(query),
+            filter=search_filter(query),
             order_by=SORTS.get(sort, SORTS["name"]),
             max_results=PAGE_SIZE,
             page_token=token,

@@ -9,6 +9,7 @@ from registry.services import browsing, experiments, runs
 from registry.ui import access, artifacts, charts
 from registry.ui.access import page
 from registry.ui.blueprint import bp
+from registry.ui.forms import search_filter
 
 PAGE_SIZE = 50
 CHARTED_METRICS = 12
@@ -22,17 +23,10 @@ COMPARED_CHARTS, COMPARED_POINTS = 8, 150  # overlays of up to 5 runs each
 def experiment_list():
     query = request.args.get("q", "").strip()
     token = request.args.get("page_token") or None
-    condition = None
-    if query:
-        condition = (
-            query
-            if any(op in query for op in ("=", "LIKE", "like", "<", ">"))
-            else "name ILIKE '%" + query.replace("'", "''") + "%'"
-        )
     error, found = None, {"experiments": []}
     try:
         found = experiments.search_experiments(
-            filter=condition, max_results=PAGE_SIZE, page_token=token
+            filter=search_filter(query), max_results=PAGE_SIZE, page_token=token
         )
     except PodiumError as refused:
         error = refused.message
