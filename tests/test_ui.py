@@ -248,3 +248,24 @@ def test_the_sign_in_page_once_enabled(client, monkeypatch):
     assert ">Sign out</button>" in home
     token = re.search(r'name="csrf_token" value="([^"]+)"', home)[1]
     assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/experiments/99999999999999999999999", 400),
+        ("/experiments/abc", 400),
+        ("/models/{name}/versions/99999999999999999999", 400),
+        ("/models/{name}?offset=99999999999999999999999", 200),
+        ("/activity?before=99999999999999999999999", 200),
+        ("/?page_token=garbage", 400),
+        ("/compare?run=a", 400),
+        ("/models/{name}?as_of=yesterday", 200),
+    ],
+)
+def test_odd_input_gets_a_page_never_a_server_error(client, seeded, path, status):
+    response = client.get(path.format(name=model_url(seeded)[len("/models/") :]))
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    if "as_of" in path:
+        assert "Not a date and time" in response.get_data(as_text=True)

@@ -20,6 +20,8 @@ def activity():
     if kind not in browsing.ACTIVITY_KINDS:
         kind = None
     before = request.args.get("before", type=int)
+    if before is not None:
+        before = min(max(before, 0), 2**62)  # a bound every database can bind
     feed = browsing.activity(model=model, user=user, kind=kind, before=before, limit=PAGE_SIZE)
     older = feed[-1]["timestamp"] if len(feed) == PAGE_SIZE else None
     return render_template(

@@ -14,6 +14,7 @@ from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform, search_filter
 
 PAGE_SIZE = 50
+MAX_OFFSET = 10**9  # past any real model, and within what every database binds
 SORTS = {"name": ["name ASC"], "modified": ["last_updated_timestamp DESC"]}
 
 
@@ -66,14 +67,18 @@ def _render_model(name: str, failed: Failed | None = None) -> str:
     access.require("READ", model=name)
     found = registered_models.get_registered_model(name=name)
     stage = request.args.get("stage") or None
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    offset = min(max(request.args.get("offset", 0, type=int), 0), MAX_OFFSET)
     versions, more = browsing.model_versions(
         name=name, stage=stage if stage in STAGES else None, limit=PAGE_SIZE, offset=offset
     )
     events = history.model_history(name=name)
-    as_of_text, as_of = request.args.get("as_of", ""), None
+    as_of_text, as_of, as_of_error = request.args.get("as_of", ""), None, None
     if as_of_text:
-        as_of = history.model_as_of(name=name, timestamp=_parse_local(as_of_text))
+        moment = _parse_local(as_of_text)
+        if moment is None:
+            as_of_error = f"Not a date and time: {as_of_text[:40]!r} (use YYYY-MM-DDTHH:MM:SS)."
+        else:
+            as_of = history.model_as_of(name=name, timestamp=moment)
     return render_template(
         "model.html",
         model=found,
@@ -88,16 +93,17 @@ def _render_model(name: str, failed: Failed | None = None) -> str:
         timeline=charts.stage_timeline(events),
         as_of=as_of,
         as_of_text=as_of_text,
+        as_of_error=as_of_error,
         failed=failed,
     )
 
 
-def _parse_local(text: str) -> int:
-    """A datetime-local value (taken as UTC) as milliseconds; invalid text means now."""
+def _parse_local(text: str) -> int | None:
+    """A datetime-local value (taken as UTC) as milliseconds; None if it is not one."""
     try:
         moment = datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
     except ValueError:
-        moment = datetime.datetime.now(datetime.UTC)
+        return None
     return int(moment.timestamp() * 1000)
 
 

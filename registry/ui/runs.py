@@ -4,12 +4,13 @@ metric charts and artifacts, and 2 to 5 runs compared side by side."""
 from flask import abort, redirect, render_template, request, url_for
 
 from registry.errors import PodiumError
+from registry.schemas.tracking import ExperimentIdIn
 from registry.services import artifacts as artifact_files
 from registry.services import browsing, experiments, runs
 from registry.ui import access, artifacts, charts
 from registry.ui.access import page
 from registry.ui.blueprint import bp
-from registry.ui.forms import search_filter
+from registry.ui.forms import loaded, search_filter
 
 PAGE_SIZE = 50
 CHARTED_METRICS = 12
@@ -40,10 +41,16 @@ def experiment_list():
     return html, 400 if error else 200
 
 
-@bp.get("/experiments/<int:experiment_id>")
+def _experiment_id(text: str) -> int:
+    """The path's experiment id, checked as the API checks it (a 400 beyond its range)."""
+    return loaded(ExperimentIdIn(), experiment_id=text)["experiment_id"]
+
+
+@bp.get("/experiments/<experiment_id>")
 @page
 def experiment(experiment_id):
-    access.require("READ", experiment_id=str(experiment_id))
+    access.require("READ", experiment_id=experiment_id)
+    experiment_id = _experiment_id(experiment_id)
     found = experiments.get_experiment(experiment_id=experiment_id)
     query = request.args.get("q", "").strip()
     token = request.args.get("page_token") or None
@@ -88,11 +95,14 @@ def run_by_id(run_id):
     return redirect(url_for("ui.run", experiment_id=found.experiment_id, run_id=run_id))
 
 
-@bp.get("/experiments/<int:experiment_id>/runs/<run_id>")
+@bp.get("/experiments/<experiment_id>/runs/<run_id>")
 @page
 def run(experiment_id, run_id):
-    access.require("READ", experiment_id=str(experiment_id))
+    access.require("READ", experiment_id=experiment_id)
+    _experiment_id(experiment_id)
     found = runs.get_run(run_id=run_id)
+    if str(found.experiment_id) != experiment_id:  # the run's own experiment is the page
+        return redirect(url_for("ui.run", experiment_id=found.experiment_id, run_id=run_id))
     keys = [m.key for m in found.metric_list]
     chosen = [key for key in request.args.getlist("chart") if key in keys]
     charted = chosen or keys[:CHARTED_METRICS]
