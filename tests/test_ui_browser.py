@@ -157,13 +157,13 @@ def test_search_boxes_take_substrings_and_mlflow_filters(page, registry):
     box = page.get_by_role("searchbox")
     for text in ("IRIS-class", "name = 'iris-classifier'", "tag.team = 'vision'"):
         box.fill(text)
-        box.press("Enter")  # the keyboard alone submits
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            box.press("Enter")  # the keyboard alone submits
         assert page.get_by_role("link", name=registry["model"]).count() == 1, text
         box = page.get_by_role("searchbox")
     box.fill("name = ")
-    box.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        box.press("Enter")
     assert page.locator(".error").count() == 1
     assert page.get_by_role("searchbox").input_value() == "name = "
 
@@ -481,3 +481,34 @@ def test_the_activity_feed_filters_by_model_user_and_event(page, registry):
     page.get_by_label("Event").select_option("Version created")
     submit(page, "Filter")
     assert page.locator("tbody tr").count() == 2
+
+
+def test_the_keyboard_alone_reaches_the_search_and_submits_it(page, registry):
+    page.goto("/")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "search":
+            break
+    else:
+        pytest.fail("Tab never reached the search box")
+    page.keyboard.type("iris")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("link", name=registry["model"]).count() == 1
+
+
+def test_a_dismissed_confirmation_deletes_nothing(browser, server, registry):
+    client, name = registry["client"], "ui-keep-me"
+    client.create_registered_model(name)
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        asked = []
+        page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.goto(model_path(name))
+        page.get_by_role("button", name="Delete model").click()
+        assert asked == [f"Delete the model {name} and all its versions?"]
+        assert heading(page) == name
+        assert client.get_registered_model(name).name == name
+    finally:
+        context.close()
