@@ -200,11 +200,22 @@ def test_the_runs_table_searches_and_compares(page, registry):
         ("/#/ml/experiments/{experiment}/runs/{run}", "/experiments/{experiment}/runs/{run}"),
         ("/?o=1234#/models/{model}", "/models/{model}"),
         ("/ml/experiments/{experiment}", "/experiments/{experiment}"),
+        (
+            "/#/experiments/{experiment}/runs/{run}/artifacts/model",
+            "/experiments/{experiment}/runs/{run}",
+        ),
+        (
+            '/#/compare-runs?runs=["{run}","{other}"]&experiments=["{experiment}"]',
+            "/compare?run={run}&run={other}",
+        ),
     ],
 )
 def test_links_the_client_prints_land_on_their_page(page, registry, link, lands_on):
     values = dict(
-        experiment=registry["experiment_id"], run=registry["runs"][0], model=registry["model"]
+        experiment=registry["experiment_id"],
+        run=registry["runs"][0],
+        other=registry["runs"][1],
+        model=registry["model"],
     )
     page.goto(link.format(**values))
     page.wait_for_url(re.compile(re.escape(lands_on.format(**values)) + "$"))

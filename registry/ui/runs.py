@@ -131,6 +131,13 @@ def run(experiment_id, run_id):
     )
 
 
+@bp.get("/experiments/<experiment_id>/runs/<run_id>/<path:rest>")
+@page
+def run_subpage(experiment_id, run_id, rest):
+    """MLflow's run tabs (artifacts, model metrics, ...) are sections of the one run page."""
+    return redirect(url_for("ui.run", experiment_id=experiment_id, run_id=run_id), 301)
+
+
 @bp.get("/compare")
 @page
 def compare():

@@ -6,8 +6,20 @@
   // ?o=<workspace>): the fragment never reaches the server, so send the browser to the page.
   var hash = window.location.hash;
   if (hash.indexOf("#/") === 0) {
-    var path = hash.slice(1).split("?")[0].replace(/^\/ml(?=\/)/, "");
-    if (/^\/(experiments|models|runs)(\/|$)/.test(path)) {
+    var parts = hash.slice(1).split("?");
+    var path = parts[0].replace(/^\/ml(?=\/)/, "");
+    if (path === "/compare-runs") {
+      // MLflow's form: #/compare-runs?runs=["<id>","<id>"]&experiments=["1"]
+      var runs = new URLSearchParams(parts[1] || "").get("runs") || "[]";
+      try {
+        path = "/compare?" + JSON.parse(runs).map(function (id) {
+          return "run=" + encodeURIComponent(id);
+        }).join("&");
+      } catch (error) {
+        path = "/experiments";
+      }
+    }
+    if (/^\/(experiments|models|runs|compare)(\/|\?|$)/.test(path)) {
       window.location.replace(path);
       return;
     }
