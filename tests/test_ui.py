@@ -269,3 +269,17 @@ def test_odd_input_gets_a_page_never_a_server_error(client, seeded, path, status
     assert response.mimetype == "text/html"
     if "as_of" in path:
         assert "Not a date and time" in response.get_data(as_text=True)
+
+
+def test_a_busy_database_is_a_503_page_with_retry_after(client, seeded, monkeypatch):
+    from peewee import OperationalError
+
+    from registry.services import registered_models as service
+
+    def unreachable(**_):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(service, "search_registered_models", unreachable)
+    response = client.get("/")
+    assert response.mimetype == "text/html"
+    assert response.status_code == 503 and response.headers["Retry-After"]

@@ -1,11 +1,16 @@
 """The UI's blueprint: the CSRF check before every POST, security headers after every answer,
 and error pages in place of the API's JSON errors."""
 
+import logging
+
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from registry.errors import PodiumError
+from registry.errors import PodiumError, TemporarilyUnavailable
+from registry.store.failures import DATABASE_ERRORS, database_fault
 from registry.ui import csrf
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint(
     "ui",
@@ -42,6 +47,28 @@ def _podium_error(error: PodiumError):
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
     return _error_page(error.code, error.description, error.name)
+
+
+def _database_error(error: Exception):
+    # Busy, unreachable or full: the same judgement (and status) the API gives, as a page.
+    fault = database_fault(error)
+    if fault is None:
+        return _unexpected(error)
+    page, status = _podium_error(fault)
+    headers = (
+        {"Retry-After": str(fault.retry_after)} if isinstance(fault, TemporarilyUnavailable) else {}
+    )
+    return page, status, headers
+
+
+for _error in DATABASE_ERRORS:
+    bp.register_error_handler(_error, _database_error)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    log.exception("unexpected error while rendering a page")
+    return _error_page(500, "Internal error; the server log has the details.", "Internal error")
 
 
 def _error_page(status: int, message: str, title: str):
