@@ -226,28 +226,8 @@ def test_metric_histories_are_thinned_for_charts(app):
     assert len(chart["lines"][0]["points"].split()) == 101
 
 
-def test_sign_in_is_off_until_auth_is_wired(client):
+def test_sign_in_is_off_without_authentication(client):
     assert client.get("/sign-in").status_code == 404
-
-
-def test_the_sign_in_page_once_enabled(client, monkeypatch):
-    from registry.ui import access, signin
-
-    monkeypatch.setattr(signin, "ENABLED", True)
-    body = client.get("/sign-in?next=//evil.example").get_data(as_text=True)
-    assert ">Username <input" in body and ">Password <input" in body
-    assert ">Sign in</button>" in body and 'name="next" value="/"' in body
-    token = re.search(r'name="csrf_token" value="([^"]+)"', body)[1]
-    form = {"csrf_token": token, "username": "ana", "password": "wrong"}
-    refused = client.post("/sign-in", data=form)
-    assert refused.status_code == 401 and 'value="ana"' in refused.get_data(as_text=True)
-    monkeypatch.setattr(signin, "check_credentials", lambda username, password: username)
-    assert client.post("/sign-in", data=form).status_code == 303
-    monkeypatch.setattr(access, "acting_user", lambda: "ana")
-    home = client.get("/").get_data(as_text=True)
-    assert ">Sign out</button>" in home
-    token = re.search(r'name="csrf_token" value="([^"]+)"', home)[1]
-    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
 
 
 @pytest.mark.parametrize(

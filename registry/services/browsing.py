@@ -1,6 +1,8 @@
 """Read-only views the web UI needs beyond the API's: a model's versions by stage, the
 registry-wide activity feed, metric histories thinned for charts, the versions a run produced."""
 
+from registry.search import permitted
+from registry.search.permitted import Viewer
 from registry.services.lookup import find_model, with_models, with_version_details
 from registry.services.tracking_lookup import find_run
 from registry.store.db import db, reading
@@ -33,13 +35,20 @@ def activity(
     kind: str | None = None,
     before: int | None = None,
     limit: int = 50,
+    viewer: Viewer | None = None,
 ) -> list[dict]:
     """The newest `limit` changes before `before` (ms): stage changes, alias moves, models and
     versions created; filtered by model name, user and kind. Newest first."""
     feed = []
+    user_id, shape = permitted.user_id(viewer), permitted.visibility(viewer)
+
+    def visible(query, name):  # only models the viewer may read, in the query
+        condition = permitted.visible_models(user_id, shape, name)
+        return query if condition is None else query.where(condition)
+
     with reading():
         if kind in (None, "stage", "alias"):
-            query = Transition.select()
+            query = visible(Transition.select(), Transition.model_name)
             if kind:
                 query = query.where(Transition.kind == kind)
             if model:
@@ -52,6 +61,7 @@ def activity(
             feed += [_transition(row) for row in rows]
         if kind in (None, "version_created"):
             query = ModelVersion.select(ModelVersion, RegisteredModel.name).join(RegisteredModel)
+            query = visible(query, RegisteredModel.name)
             if model:
                 query = query.where(RegisteredModel.name == model)
             if user:
@@ -71,7 +81,7 @@ def activity(
                 for row in rows
             ]
         if kind in (None, "model_created"):
-            query = RegisteredModel.select()
+            query = visible(RegisteredModel.select(), RegisteredModel.name)
             if model:
                 query = query.where(RegisteredModel.name == model)
             if user:

@@ -22,7 +22,9 @@ def activity():
     before = request.args.get("before", type=int)
     if before is not None:
         before = min(max(before, 0), 2**62)  # a bound every database can bind
-    feed = browsing.activity(model=model, user=user, kind=kind, before=before, limit=PAGE_SIZE)
+    feed = browsing.activity(
+        model=model, user=user, kind=kind, before=before, limit=PAGE_SIZE, viewer=access.viewer()
+    )
     older = feed[-1]["timestamp"] if len(feed) == PAGE_SIZE else None
     return render_template(
         "activity.html",

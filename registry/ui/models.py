@@ -43,6 +43,7 @@ def models():
             order_by=SORTS.get(sort, SORTS["name"]),
             max_results=PAGE_SIZE,
             page_token=token,
+            viewer=access.viewer(),
         )
     except PodiumError as refused:  # a filter the grammar refuses: shown beside the box
         error = refused.message

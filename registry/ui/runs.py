@@ -27,7 +27,10 @@ def experiment_list():
     error, found = None, {"experiments": []}
     try:
         found = experiments.search_experiments(
-            filter=search_filter(query), max_results=PAGE_SIZE, page_token=token
+            filter=search_filter(query),
+            max_results=PAGE_SIZE,
+            page_token=token,
+            viewer=access.viewer(),
         )
     except PodiumError as refused:
         error = refused.message

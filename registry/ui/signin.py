@@ -1,53 +1,45 @@
-"""The sign-in page and the sign-out button, off until the auth package is wired in.
+"""The sign-in page and the sign-out button, with PODIUM_AUTH=basic.
 
-While ENABLED is false both routes answer 404. The auth wiring sets it, and replaces
-`check_credentials` and `forget` with the real ones (and access.acting_user reads the result).
+A password checked here is held to the same rules as one sent with an API request: argon2,
+the failed sign-in limit per user name and address, the same answer for a wrong user name as a
+wrong password. With authentication off both routes answer 404.
 """
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, url_for
 
+from registry.auth import enabled, sessions
+from registry.auth.identity import check_password
+from registry.errors import TooManyAttempts, Unauthenticated
 from registry.ui.access import page
 from registry.ui.blueprint import bp
 
-ENABLED = False
-USER_KEY = "user"
-
-
-def check_credentials(username: str, password: str) -> str | None:
-    """The user name the credentials prove, or None. Today nothing is proven."""
-    return None
-
-
-def forget() -> None:
-    """End the signed-in session."""
-    session.pop(USER_KEY, None)
-
 
 def _require_enabled() -> None:
-    if not ENABLED:
-        abort(404, "Signing in is not enabled on this server.")
+    if not enabled():
+        abort(404, "Signing in is not enabled on this server (PODIUM_AUTH is not basic).")
 
 
 @bp.get("/sign-in")
-@page
+@page(public=True)
 def sign_in():
     _require_enabled()
     return render_template("sign_in.html", username="", error=None, next=_next())
 
 
 @bp.post("/sign-in")
-@page
+@page(public=True)
 def sign_in_submit():
     _require_enabled()
     username = request.form.get("username", "")
-    user = check_credentials(username, request.form.get("password", ""))
-    if user is None:
+    try:
+        user = check_password(username, request.form.get("password", ""))
+    except (Unauthenticated, TooManyAttempts) as refused:
+        status = 429 if isinstance(refused, TooManyAttempts) else 401
         html = render_template(
-            "sign_in.html", username=username, error="Wrong username or password.", next=_next()
+            "sign_in.html", username=username, error=refused.message, next=_next()
         )
-        return html, 401
-    session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    session[USER_KEY] = user
+        return html, status
+    sessions.begin(user)
     return redirect(_next(), 303)
 
 
@@ -55,11 +47,12 @@ def sign_in_submit():
 @page
 def sign_out():
     _require_enabled()
-    forget()
+    sessions.end()
     return redirect(url_for("ui.sign_in"), 303)
 
 
 def _next() -> str:
     """Where to go after signing in: a path on this site only, never another origin."""
     target = request.values.get("next", "/")
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    safe = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return target if safe else "/"

@@ -54,7 +54,7 @@ def version_action(name, version):
     here = url_for("ui.version", name=name, version=version)
 
     def transition(form):
-        access.require("MANAGE", model=name)
+        access.require("EDIT", model=name)
         fields = loaded(
             s.TransitionStageIn(),
             name=name,
@@ -67,7 +67,7 @@ def version_action(name, version):
         return here
 
     def set_alias(form):
-        access.require("MANAGE", model=name)
+        access.require("EDIT", model=name)
         fields = loaded(s.SetAliasIn(), name=name, alias=form.get("alias", ""), version=version)
         aliases.set_alias(**fields, user=access.acting_user() or "")
         return here
