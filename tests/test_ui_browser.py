@@ -523,3 +523,39 @@ def test_a_dismissed_confirmation_deletes_nothing(browser, server, registry):
         assert client.get_registered_model(name).name == name
     finally:
         context.close()
+
+
+def test_signing_in_with_basic_auth_on(browser, tmp_path_factory):
+    """PODIUM_AUTH=basic: a stranger lands on the sign-in page, signs in with the labelled form,
+    comes back where they were going, and signs out again."""
+    directory = tmp_path_factory.mktemp("ui-auth")
+    env = {
+        "PODIUM_AUTH": "basic",
+        "PODIUM_ADMIN_USERNAME": "admin",
+        "PODIUM_ADMIN_PASSWORD": "admin-password",
+    }
+    with fresh_database(directory) as url:
+        live = LiveServer(url, directory, env=env).start()
+        try:
+            context = browser.new_context()
+            watched = Watched(context, live.url)
+            page = watched.page
+            page.goto(live.url + "/activity")
+            assert page.url.startswith(live.url + "/sign-in")
+            page.get_by_label("Username").fill("admin")
+            page.get_by_label("Password").fill("wrong-password")
+            page.get_by_role("button", name="Sign in").click()
+            assert page.get_by_role("alert").is_visible()  # the form says why, and stays
+            assert page.get_by_label("Username").input_value() == "admin"
+            page.get_by_label("Password").fill("admin-password")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(live.url + "/activity")
+            assert page.get_by_role("link", name="Webhooks").is_visible()  # an admin's bar
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(re.compile(re.escape(live.url) + "/sign-in.*"))
+            page.goto(live.url + "/")
+            assert page.url.startswith(live.url + "/sign-in")
+            assert watched.off_origin() == [] and watched.errors == []
+            context.close()
+        finally:
+            live.stop()
