@@ -131,3 +131,16 @@ def test_a_password_change_ends_the_users_sessions(app, api):
 def test_credentials_sign_a_page_in_too(client):
     assert client.get("/", auth=ADMIN).status_code == 200
     assert client.get("/", auth=("admin", "wrong")).status_code == 401
+
+
+def test_the_session_cookie_is_secure_behind_https(client):
+    page = client.get("/sign-in", base_url="https://podium.example")
+    form = {
+        "csrf_token": _token(page.get_data(as_text=True)),
+        "username": ADMIN[0],
+        "password": ADMIN[1],
+    }
+    signed_in = client.post("/sign-in", data=form, base_url="https://podium.example")
+    assert "Secure" in signed_in.headers["Set-Cookie"]
+    plain = _sign_in(client, *ADMIN)
+    assert "Secure" not in plain.headers["Set-Cookie"]

@@ -9,6 +9,7 @@ import hmac
 import secrets
 
 from flask import Flask, abort, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 FIELD = "csrf_token"
 _PURPOSE = b"podium-ui-session"
@@ -32,9 +33,18 @@ def check() -> None:
         )
 
 
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked Secure whenever the request came over HTTPS
+    (directly, or by X-Forwarded-Proto from a proxy PODIUM_FORWARDED_ALLOW_IPS trusts)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
 def configure(app: Flask, key: str) -> None:
     """Sign sessions with a key derived from Podium's secret key, the same in every worker."""
     app.secret_key = hmac.new(key.encode(), _PURPOSE, hashlib.sha256).hexdigest()
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "podium_session"
+    app.session_interface = _SessionCookies()
