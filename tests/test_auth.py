@@ -361,6 +361,7 @@ def test_tokens_are_shown_once_stored_hashed_used_expired_and_revoked(app, ok, c
     ok(ADMIN, "DELETE", f"{PODIUM}/tokens/{bobs['token_info']['id']}")
     ok(ana, "DELETE", f"{PODIUM}/tokens/{info['id']}")
     assert call(None, "GET", f"{API}/users/current", headers=bearer)[0] == 401
+    assert call(ana, "DELETE", f"{PODIUM}/tokens/{10**30}")[0] == 404  # never a 500
 
 
 def test_the_acting_user_in_history_is_the_authenticated_one(ok, call):
