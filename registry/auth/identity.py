@@ -8,7 +8,6 @@ change or a deletion (no row) therefore takes effect on every process at once.
 """
 
 import hashlib
-import hmac
 import secrets
 import threading
 import time
@@ -20,8 +19,7 @@ from registry.auth import login_limits
 from registry.errors import Unauthenticated
 from registry.services import tokens
 from registry.services.passwords import verify_password
-from registry.services.users import find_user
-from registry.store.tables.auth import User
+from registry.services.users import Caller, caller_of, find_caller, find_user
 
 CACHE_SIZE = 4096
 CACHE_SECONDS = 300
@@ -40,9 +38,9 @@ class VerifiedPasswords:
         # The address too: a password verified for one client is no shortcut past the sign-in
         # limit for another, who would otherwise learn from a 200 that a guess was right.
         message = f"{username}\0{password}\0{address}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()
+        return hashlib.blake2b(message, key=self._key, digest_size=32).digest()  # a keyed MAC
 
-    def holds(self, user: User, password: str, address: str) -> bool:
+    def holds(self, user: Caller, password: str, address: str) -> bool:
         fingerprint = self._fingerprint(user.username, password, address)
         with self._lock:
             entry = self._entries.get(fingerprint)
@@ -53,7 +51,7 @@ class VerifiedPasswords:
             user_id == user.id and version == user.credential_version and expires > time.monotonic()
         )
 
-    def remember(self, user: User, password: str, address: str) -> None:
+    def remember(self, user: Caller, password: str, address: str) -> None:
         fingerprint = self._fingerprint(user.username, password, address)
         entry = (user.id, user.credential_version, time.monotonic() + self._seconds)
         with self._lock:
@@ -66,7 +64,7 @@ class VerifiedPasswords:
 verified = VerifiedPasswords()
 
 
-def authenticate() -> User:
+def authenticate() -> Caller:
     """The user the request's credentials name, or Unauthenticated (401)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -74,25 +72,27 @@ def authenticate() -> User:
         user = tokens.user_of_token(value.strip())
         if user is None:
             raise Unauthenticated("The access token is unknown, revoked or expired.")
-        return user
+        return caller_of(user)
     credentials = request.authorization if scheme.lower() == "basic" else None
     if credentials is None or credentials.username is None:
         raise Unauthenticated("Authentication required: send a user name and password.")
     return check_password(credentials.username, credentials.password or "")
 
 
-def check_password(username: str, password: str) -> User:
+def check_password(username: str, password: str) -> Caller:
     """The user these credentials prove; Unauthenticated, or TooManyAttempts past the limit."""
-    user = find_user(username)
+    caller = find_caller(username)
     address = request.remote_addr or ""
-    if user is not None and verified.holds(user, password, address):
-        return user
+    if caller is not None and verified.holds(caller, password, address):
+        return caller
+    user = find_user(username)  # with the password hash, read only when it must be checked
     settings = current_app.config
     window = settings["PODIUM_LOGIN_WINDOW"]
     login_limits.check(username, address, attempts=settings["PODIUM_LOGIN_ATTEMPTS"], window=window)
     # A user that does not exist costs the same argon2 verification as a wrong password.
     if verify_password(user.password_hash if user else None, password) and user is not None:
-        verified.remember(user, password, address)
-        return user
+        caller = caller_of(user)
+        verified.remember(caller, password, address)
+        return caller
     login_limits.record_failure(username, address, window=window)
     raise Unauthenticated("Invalid username or password.")

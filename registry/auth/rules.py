@@ -16,8 +16,9 @@ from flask import current_app, g
 from registry.errors import PermissionDenied, ResourceDoesNotExist
 from registry.search.permitted import Viewer
 from registry.services.grants import level_of
+from registry.services.users import Caller
 from registry.store.statements import statement
-from registry.store.tables.auth import LEVEL_NAMES, LEVELS, READ, User
+from registry.store.tables.auth import LEVEL_NAMES, LEVELS, READ
 from registry.store.tables.tracking import Experiment, LoggedModel, Run
 from registry.store.tables.webhooks import Delivery, Webhook
 
@@ -34,7 +35,7 @@ def viewer() -> Viewer | None:
     return Viewer(user_id=user.id, is_admin=user.is_admin, default_level=default_level())
 
 
-def acting_user() -> User | None:
+def acting_user() -> Caller | None:
     """The signed-in user, or None when authentication is off."""
     return g.get("user")
 
@@ -46,7 +47,7 @@ class Rule:
     browser = False
     description = "signed in"
 
-    def check(self, user: User, fields: dict) -> None:
+    def check(self, user: Caller, fields: dict) -> None:
         pass
 
 
@@ -88,7 +89,7 @@ class SelfOrAdmin(Rule):
             raise PermissionDenied("Permission denied: only that user or an admin may do this.")
 
 
-def _require(user: User, level: int, what: str, resource_type: str, resource_id: str, missing):
+def _require(user: Caller, level: int, what: str, resource_type: str, resource_id: str, missing):
     held = level_of(user, resource_type, resource_id, default=default_level())
     if held < READ:
         raise missing
@@ -111,7 +112,7 @@ class OnModel(Rule):
         _require(user, self.level, f"registered model {name}", "registered_model", name, missing)
 
 
-def _on_experiment(user: User, level: int, experiment_id, missing=None) -> None:
+def _on_experiment(user: Caller, level: int, experiment_id, missing=None) -> None:
     missing = missing or ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
     what = f"experiment {experiment_id}"
     _require(user, level, what, "experiment", str(experiment_id), missing)
@@ -215,7 +216,7 @@ class OnResource(Rule):
             raise PermissionDenied("Permission denied: only an admin may do this.")
 
 
-def _check_hook_models(user: User, model_names: list[str]) -> None:
+def _check_hook_models(user: Caller, model_names: list[str]) -> None:
     """Managing a webhook: MANAGE on every model it is filtered to; registry-wide, admin."""
     if user.is_admin:
         return

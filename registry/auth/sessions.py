@@ -7,13 +7,12 @@ so a password change, an admin change or a deletion ends the user's sessions on 
 
 from flask import redirect, request, session, url_for
 
-from registry.services.users import find_user_by_id
-from registry.store.tables.auth import User
+from registry.services.users import Caller, find_caller_by_id
 
 _KEY = "user"
 
 
-def begin(user: User) -> None:
+def begin(user: Caller) -> None:
     """Sign `user` in: a fresh session (and with it a fresh CSRF token)."""
     session.clear()
     session[_KEY] = [user.id, user.credential_version]
@@ -23,12 +22,12 @@ def end() -> None:
     session.clear()
 
 
-def session_user() -> User | None:
+def session_user() -> Caller | None:
     """The user this browser signed in as, while their credentials are unchanged."""
     held = session.get(_KEY)
     if not isinstance(held, list) or len(held) != 2:
         return None
-    user = find_user_by_id(held[0])
+    user = find_caller_by_id(held[0])
     if user is None or user.credential_version != held[1]:
         return None
     return user

@@ -27,12 +27,26 @@ def _level(user_id, resource_type, resource_id):
     )
 
 
-def level_of(user: User, resource_type: str, resource_id: str, *, default: int) -> int:
-    """The level `user` holds on a resource: MANAGE for admins, else the grant or `default`."""
+@statement
+def _level_only(user_id, resource_type, resource_id):
+    return (
+        Grant.select(Grant.level)
+        .where(
+            (Grant.user == user_id)
+            & (Grant.resource_type == resource_type)
+            & (Grant.resource_id == resource_id)
+        )
+        .limit(1)
+    )
+
+
+def level_of(user, resource_type: str, resource_id: str, *, default: int) -> int:
+    """The level `user` (a User or Caller) holds on a resource: MANAGE for admins, else the
+    grant or `default`."""
     if user.is_admin:
         return MANAGE
-    found = _level.first(user.id, resource_type, resource_id)
-    return default if found is None else found.level
+    found = _level_only.tuples(user.id, resource_type, resource_id)
+    return found[0][0] if found else default
 
 
 def checked_level(permission: object) -> int:

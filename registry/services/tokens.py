@@ -8,6 +8,7 @@ import hashlib
 import secrets
 
 from registry.errors import InvalidParameter, PermissionDenied, ResourceDoesNotExist
+from registry.services.users import Caller
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
 from registry.store.statements import statement
@@ -26,7 +27,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(*, user: User, name: str, expires_in_days: int | None = None) -> dict:
+def create_token(*, user: Caller, name: str, expires_in_days: int | None = None) -> dict:
     """A new token for `user`: its secret (shown this once) and what is kept of it."""
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
         raise InvalidParameter(f"expires_in_days must be between 1 and {MAX_DAYS}.")
@@ -47,14 +48,14 @@ def create_token(*, user: User, name: str, expires_in_days: int | None = None) -
     return {"token": token, "token_info": info}
 
 
-def list_tokens(*, user: User) -> list[AccessToken]:
+def list_tokens(*, user: Caller) -> list[AccessToken]:
     with reading():
         query = AccessToken.select().where(AccessToken.user == user.id)
         return list(query.order_by(AccessToken.created, AccessToken.id))
 
 
 @retry_conflicts
-def revoke_token(*, token_id: int, acting: User) -> None:
+def revoke_token(*, token_id: int, acting: Caller) -> None:
     """Revoke a token of one's own; admins may revoke anyone's."""
     if not 0 < token_id < 2**63:  # an id from the URL, unbounded until here
         raise ResourceDoesNotExist(f"Token with id={token_id} not found")
@@ -89,7 +90,7 @@ def user_of_token(token: str) -> User | None:
     return user
 
 
-def require_own(user: User | None) -> User:
+def require_own(user: Caller | None) -> Caller:
     if user is None:
         raise PermissionDenied("Tokens belong to users: sign in to manage them.")
     return user

@@ -4,6 +4,8 @@ Every change bumps the user's credential version, which each process's cache of 
 passwords checks against the row on every request (registry.auth.identity).
 """
 
+from typing import NamedTuple
+
 from peewee import IntegrityError
 
 from registry.errors import InvalidParameter, ResourceAlreadyExists, ResourceDoesNotExist
@@ -14,6 +16,43 @@ from registry.store.statements import statement
 from registry.store.tables.auth import MAX_USERNAME, User
 
 
+class Caller(NamedTuple):
+    """Who a request acts as: the few columns of their row that every request reads."""
+
+    id: int
+    username: str
+    is_admin: bool
+    credential_version: int
+
+
+_CALLER_COLUMNS = (User.id, User.username, User.is_admin, User.credential_version)
+
+
+@statement
+def _caller_by_name(username):
+    return User.select(*_CALLER_COLUMNS).where(User.username == username).limit(1)
+
+
+@statement
+def _caller_by_id(user_id):
+    return User.select(*_CALLER_COLUMNS).where(User.id == user_id).limit(1)
+
+
+def find_caller(username: str) -> Caller | None:
+    """The user called `username` as a Caller (no password hash), or None."""
+    rows = _caller_by_name.tuples(username)
+    return Caller(*rows[0]) if rows else None
+
+
+def find_caller_by_id(user_id: int) -> Caller | None:
+    rows = _caller_by_id.tuples(user_id)
+    return Caller(*rows[0]) if rows else None
+
+
+def caller_of(user: User) -> Caller:
+    return Caller(user.id, user.username, user.is_admin, user.credential_version)
+
+
 @statement
 def _user_by_name(username):
     return User.select().where(User.username == username).limit(1)
@@ -22,15 +61,6 @@ def _user_by_name(username):
 def find_user(username: str) -> User | None:
     """The user called `username`, or None."""
     return _user_by_name.first(username)
-
-
-@statement
-def _user_by_id(user_id):
-    return User.select().where(User.id == user_id).limit(1)
-
-
-def find_user_by_id(user_id: int) -> User | None:
-    return _user_by_id.first(user_id)
 
 
 def _existing(username: str) -> User:
