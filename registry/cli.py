@@ -2,7 +2,6 @@
 and the keys that encrypt webhook secrets."""
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -166,10 +165,14 @@ def run_transfer(command: str, directory: Path) -> int:
 def run_worker(*, parent_pid: int | None = None) -> None:
     """Deliver webhooks until SIGTERM/SIGINT (or until the parent process is gone)."""
     from hooks.dispatcher import Dispatcher
+    from registry.metrics import database as database_time
+    from registry.server import logs
+    from registry.store.db import db
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = checked_settings()
+    logs.configure(settings["PODIUM_LOG_FORMAT"])
     prepare_database(settings)
+    database_time.instrument(db.obj)  # its claims queue for SQLite's write lock too
     dispatcher = Dispatcher(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())

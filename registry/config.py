@@ -18,6 +18,16 @@ def _flag(value) -> bool:
     return word in ("1", "true", "yes", "on")
 
 
+def _flag_or_auto(value) -> bool | str:
+    return "auto" if str(value).strip().lower() == "auto" else _flag(value)
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return value
+
+
 def _worker_class(value: str) -> str:
     if value not in ("gthread", "sync"):
         raise ValueError("expected gthread or sync")
@@ -108,6 +118,18 @@ SETTINGS = {
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
     "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),
+    "METRICS": (
+        "auto",
+        _flag_or_auto,
+        "serve Prometheus metrics at GET /metrics: true, false, or auto (on a loopback bind only)",
+    ),
+    "METRICS_TOKEN": ("", str, "bearer token a scraper must send to GET /metrics (empty: none)"),
+    "LOG_FORMAT": ("text", _log_format, "log lines as readable text, or json (one object a line)"),
+    "READY_MAX_OUTBOX_AGE": (
+        0.0,
+        float,
+        "seconds the oldest pending delivery may wait before /ready answers 503 (0: no limit)",
+    ),
 }
 
 
@@ -129,4 +151,5 @@ _EXPECTED = {
     int: "expected a whole number",
     float: "expected a number",
     _seconds: "expected seconds, comma-separated (e.g. 5,60,300)",
+    _flag_or_auto: "expected true, false or auto",
 }

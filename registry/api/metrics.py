@@ -1,0 +1,85 @@
+"""GET /metrics: Prometheus's text format, added up over every process of the server.
+
+Served when PODIUM_METRICS says so: `true`, `false`, or `auto` (the default), which serves
+them on a loopback bind only, since counts of routes and models are not for everyone who can
+reach a public port. PODIUM_METRICS_TOKEN, when set, is a bearer token scrapers must send.
+"""
+
+import hmac
+import ipaddress
+import os
+
+from flask import Blueprint, Flask, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+
+from registry.api import request_metrics
+from registry.api.health import without_database
+from registry.api.scrape_gauges import ScrapeGauges
+from registry.errors import PodiumError
+
+bp = Blueprint("metrics", __name__)
+
+
+class MetricsUnauthenticated(PodiumError):
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+def metrics_enabled(config: dict) -> bool:
+    """PODIUM_METRICS; `auto` means on only when PODIUM_HOST is a loopback address.
+
+    Under gunicorn the master has already settled `auto` from the real bind
+    (registry/server/metrics.py), so a worker sees true or false here.
+    """
+    setting = config["PODIUM_METRICS"]
+    if setting != "auto":
+        return setting
+    host = config["PODIUM_HOST"]
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    """Serve /metrics and measure every request, when metrics are on."""
+    if not metrics_enabled(app.config):
+        return
+    request_metrics.init_app(app)
+    gauges = CollectorRegistry()  # this app's own: several apps may live in one process
+    gauges.register(ScrapeGauges())
+    app.extensions["podium_metrics"] = (_process_counters(), gauges)
+    app.register_blueprint(bp)
+
+
+def _process_counters() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Every process's samples, read from the shared directory at each scrape.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY  # one process (tests, `flask run`): its own counters
+
+
+@bp.get("/metrics")
+@without_database  # counters are served while the database is away; podium_database_up says 0
+def metrics():
+    token = current_app.config["PODIUM_METRICS_TOKEN"]
+    if token and not _bearer_matches(token):
+        raise MetricsUnauthenticated("GET /metrics needs the bearer token PODIUM_METRICS_TOKEN")
+    body = b"".join(map(generate_latest, current_app.extensions["podium_metrics"]))
+    return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
+def _bearer_matches(token: str) -> bool:
+    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+    # Constant time: how much of a guess matched must not show in the answer's timing.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        offered.strip().encode(), token.encode()
+    )
