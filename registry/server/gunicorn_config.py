@@ -61,7 +61,8 @@ accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
 # own lines and Podium's alike; each carries its request's id (registry/server/logs.py).
 logger_class = "registry.server.logs.PodiumLogger"
 
-# The access line in text: gunicorn's combined format, the time taken and the request id.
+# The access line in text: gunicorn's combined format less the query string and referrer, then
+# the time taken and the request id (registry/server/logs.py).
 access_log_format = TEXT_ACCESS_FORMAT
 
 # The longest request line (method, URL with its query string, version) gunicorn reads: its

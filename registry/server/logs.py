@@ -19,9 +19,10 @@ from registry.config import load_settings
 from registry.request_ids import current_request_id
 
 TEXT_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s%(request_suffix)s"
-# The access line in text: gunicorn's combined format, then the request id.
+# The access line in text: gunicorn's combined format without the query string and referrer
+# (either may carry anything), then the time taken and the request id.
 TEXT_ACCESS_FORMAT = (
-    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %({x-request-id}o)s'
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms %({x-request-id}o)s'
 )
 
 
