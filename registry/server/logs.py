@@ -18,6 +18,8 @@ from gunicorn.glogging import Logger
 from registry.config import load_settings
 from registry.request_ids import current_request_id
 
+# Text lines look like gunicorn's own, with the logger's name and the request id added.
+TEXT_DATE_FORMAT = "[%Y-%m-%d %H:%M:%S %z]"
 TEXT_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s%(request_suffix)s"
 # The access line in text: gunicorn's combined format without the query string and referrer
 # (either may carry anything), then the time taken and the request id.
@@ -67,7 +69,7 @@ def formatter(log_format: str) -> logging.Formatter:
     """The formatter for PODIUM_LOG_FORMAT."""
     if log_format == "json":
         return JsonLines()
-    return logging.Formatter(TEXT_FORMAT)
+    return logging.Formatter(TEXT_FORMAT, TEXT_DATE_FORMAT)
 
 
 def configure(log_format: str, stream=None) -> None:
