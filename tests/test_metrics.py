@@ -6,13 +6,17 @@ process's own samples can be read from its files and compared with what /metrics
 """
 
 import json
+import re
+import shutil
 import socket
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from receivers import Receiver
@@ -288,3 +292,30 @@ def test_route_labels_are_rules_never_urls(client):
     assert 'route="/api/2.0/mlflow/registered-models/get"' in text
     assert 'route="unmatched"' in text
     assert "secret-model" not in text
+
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (apt prometheus)")
+def test_the_prometheus_recipes_pass_promtool():
+    for command in (
+        ["promtool", "check", "rules", str(DEPLOY / "alerts.yml")],
+        ["promtool", "check", "config", "--syntax-only", str(DEPLOY / "prometheus.yml")],
+    ):
+        checked = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_every_alert_names_metrics_podium_exports(client):
+    client.get("/health")
+    client.get("/metrics")
+    exported = set()
+    for family in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True)):
+        exported.update(sample.name for sample in family.samples)
+    rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text())["groups"][0]["rules"]
+    assert len(rules) >= 5
+    for rule in rules:
+        named = set(re.findall(r"\bpodium_[a-z_]+", rule["expr"]))
+        assert named, rule["alert"]
+        assert named <= exported, f"{rule['alert']} names {named - exported}"

@@ -50,6 +50,10 @@ DELIVERY_ATTEMPTS = Counter(
     "failed (retries exhausted or not retryable)",
     ("outcome",),
 )
+# Every outcome exported from the start, at 0: a rate() over a series that is missing until the
+# first failure would leave alerts on it silent.
+for _outcome in ("delivered", "retry", "failed"):
+    DELIVERY_ATTEMPTS.labels(_outcome)
 DELIVERY_LATENCY = Histogram(
     "podium_webhook_delivery_latency_seconds",
     "Time from an event's commit to its receiver's 2xx, retries included",
