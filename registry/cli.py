@@ -173,6 +173,12 @@ def run_worker(*, parent_pid: int | None = None) -> None:
     logs.configure(settings["PODIUM_LOG_FORMAT"])
     prepare_database(settings)
     database_time.instrument(db.obj)  # its claims queue for SQLite's write lock too
+    if not parent_pid and settings["PODIUM_WORKER_METRICS_PORT"]:
+        # Alone (not beside gunicorn, whose /metrics adds this process in), it has no web
+        # server to be scraped through: its delivery counters get a port of their own.
+        from prometheus_client import start_http_server
+
+        start_http_server(settings["PODIUM_WORKER_METRICS_PORT"], addr=settings["PODIUM_HOST"])
     dispatcher = Dispatcher(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())

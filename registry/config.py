@@ -124,6 +124,11 @@ SETTINGS = {
         "serve Prometheus metrics at GET /metrics: true, false, or auto (on a loopback bind only)",
     ),
     "METRICS_TOKEN": ("", str, "bearer token a scraper must send to GET /metrics (empty: none)"),
+    "WORKER_METRICS_PORT": (
+        0,
+        int,
+        "port a separate `podium worker` serves its own metrics on, at PODIUM_HOST (0: none)",
+    ),
     "LOG_FORMAT": ("text", _log_format, "log lines as readable text, or json (one object a line)"),
     "READY_MAX_OUTBOX_AGE": (
         0.0,

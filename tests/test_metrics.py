@@ -6,10 +6,12 @@ process's own samples can be read from its files and compared with what /metrics
 """
 
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from conftest import _free_port
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from receivers import Receiver
@@ -319,3 +322,33 @@ def test_every_alert_names_metrics_podium_exports(client):
         named = set(re.findall(r"\bpodium_[a-z_]+", rule["expr"]))
         assert named, rule["alert"]
         assert named <= exported, f"{rule['alert']} names {named - exported}"
+
+
+def test_a_separate_dispatcher_serves_its_counters_on_a_port_of_its_own(database_url, tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": database_url,
+        "PODIUM_WORKER_METRICS_PORT": str(port),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "registry.cli", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        text = wait_until(lambda: _get_text(f"http://127.0.0.1:{port}/metrics"))
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    assert 'podium_webhook_delivery_attempts_total{outcome="delivered"} 0.0' in text
+
+
+def _get_text(url: str) -> str | None:
+    try:
+        return requests.get(url, timeout=2).text
+    except requests.ConnectionError:
+        return None

@@ -102,9 +102,11 @@ control_socket_disable = True
 
 # Prometheus metrics (PODIUM_METRICS): before anything forks, the master settles `auto` from the
 # bind and sets up PROMETHEUS_MULTIPROC_DIR, which every worker and the dispatcher record into
-# (registry/server/metrics.py); each exiting worker is marked dead there, as prometheus_client
-# asks.
+# (registry/server/metrics.py).
 on_starting = metrics.prepare
+
+# Each exiting worker is marked dead in that directory, as prometheus_client's multiprocess mode
+# asks.
 child_exit = metrics.worker_exited
 
 
