@@ -1,5 +1,6 @@
 """Podium's settings: read once from PODIUM_* environment variables, with documented defaults."""
 
+import ipaddress
 import os
 
 
@@ -32,6 +33,27 @@ def _worker_class(value: str) -> str:
     if value not in ("gthread", "sync"):
         raise ValueError("expected gthread or sync")
     return value
+
+
+def serves_metrics(setting: bool | str, binds: list[str]) -> bool:
+    """PODIUM_METRICS for these bind addresses: `auto` serves only when all are loopback,
+    since counts of routes and models are not for everyone who can reach a public port."""
+    if setting != "auto":
+        return setting
+    return all(_is_loopback(bind) for bind in binds)
+
+
+def _is_loopback(bind: str) -> bool:
+    if bind.startswith("unix:"):
+        return True  # a socket file: reachable only by who may open it
+    host = bind.rsplit(":", 1)[0] if bind.count(":") == 1 or bind.startswith("[") else bind
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: assume others can reach it
 
 
 class SettingError(ValueError):

@@ -24,7 +24,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from receivers import Receiver
 
-from registry.server import metrics as server_metrics
+from registry.config import load_settings, serves_metrics
 
 HOOK_ENV = {
     "PODIUM_WEBHOOK_ALLOWED_SCHEMES": "http",
@@ -249,11 +249,14 @@ def test_a_failing_receiver_moves_the_failure_counters_and_the_oldest_pending_ag
         (["podium.example:5000"], "auto", False),
         (["0.0.0.0:5000"], "true", True),
         (["127.0.0.1:5000"], "false", False),
+        (["127.0.0.1"], "auto", True),
+        (["::1"], "auto", True),
     ],
 )
-def test_metrics_are_off_on_a_public_bind_unless_asked_for(monkeypatch, binds, setting, served):
-    monkeypatch.setenv("PODIUM_METRICS", setting)
-    assert server_metrics.metrics_enabled(binds) is served
+def test_metrics_are_off_on_a_public_bind_unless_asked_for(binds, setting, served):
+    assert serves_metrics(load_settings({"PODIUM_METRICS": setting})["PODIUM_METRICS"], binds) is (
+        served
+    )
 
 
 def _app(database_url, tmp_path, **config):

@@ -1,12 +1,11 @@
 """GET /metrics: Prometheus's text format, added up over every process of the server.
 
 Served when PODIUM_METRICS says so: `true`, `false`, or `auto` (the default), which serves
-them on a loopback bind only, since counts of routes and models are not for everyone who can
-reach a public port. PODIUM_METRICS_TOKEN, when set, is a bearer token scrapers must send.
+them on a loopback bind only (registry.config.serves_metrics). PODIUM_METRICS_TOKEN, when set,
+is a bearer token scrapers must send.
 """
 
 import hmac
-import ipaddress
 import os
 
 from flask import Blueprint, Flask, current_app, request
@@ -21,6 +20,7 @@ from prometheus_client import (
 from registry.api import request_metrics
 from registry.api.health import without_database
 from registry.api.scrape_gauges import ScrapeGauges
+from registry.config import serves_metrics
 from registry.errors import PodiumError
 
 bp = Blueprint("metrics", __name__)
@@ -31,25 +31,11 @@ class MetricsUnauthenticated(PodiumError):
     http_status = 401
 
 
-def metrics_enabled(config: dict) -> bool:
-    """PODIUM_METRICS; `auto` means on only when PODIUM_HOST is a loopback address.
-
-    Under gunicorn the master has already settled `auto` from the real bind
-    (registry/server/metrics.py), so a worker sees true or false here.
-    """
-    setting = config["PODIUM_METRICS"]
-    if setting != "auto":
-        return setting
-    host = config["PODIUM_HOST"]
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def init_app(app: Flask) -> None:
     """Serve /metrics and measure every request, when metrics are on."""
-    if not metrics_enabled(app.config):
+    # Under gunicorn the master has settled `auto` from the real bind already
+    # (registry/server/metrics.py); elsewhere PODIUM_HOST stands for it.
+    if not serves_metrics(app.config["PODIUM_METRICS"], [app.config["PODIUM_HOST"]]):
         return
     request_metrics.init_app(app)
     gauges = CollectorRegistry()  # this app's own: several apps may live in one process

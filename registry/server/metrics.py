@@ -8,14 +8,13 @@ one, a private directory is made and removed when the master exits. Counts resta
 server, which Prometheus's rate() expects of a process that restarts.
 """
 
-import ipaddress
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from registry.config import load_settings
+from registry.config import load_settings, serves_metrics
 
 log = logging.getLogger(__name__)
 
@@ -23,30 +22,10 @@ _directory: Path | None = None  # set up by this master
 _owned = False  # made by this master, so removed again when it exits
 
 
-def metrics_enabled(binds: list[str]) -> bool:
-    """PODIUM_METRICS, where `auto` means: only when every bind address is loopback."""
-    setting = load_settings()["PODIUM_METRICS"]
-    if setting != "auto":
-        return setting
-    return all(_is_loopback(bind) for bind in binds)
-
-
-def _is_loopback(bind: str) -> bool:
-    if bind.startswith("unix:"):
-        return True  # a socket file: reachable only by who may open it
-    host = bind.rsplit(":", 1)[0].strip("[]") if ":" in bind else bind
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: assume others can reach it
-
-
 def prepare(server) -> None:
     """gunicorn on_starting hook: decide PODIUM_METRICS and set up the directory, once."""
     global _directory, _owned
-    enabled = metrics_enabled(list(server.cfg.bind))
+    enabled = serves_metrics(load_settings()["PODIUM_METRICS"], list(server.cfg.bind))
     # Exported, so the workers and the dispatcher (started later, with this environment)
     # decide the same without seeing the bind.
     os.environ["PODIUM_METRICS"] = "true" if enabled else "false"
