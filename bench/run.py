@@ -4,12 +4,15 @@
     python bench/run.py                      # everything, printed as Markdown
     python bench/run.py --update-readme      # ... and written into README.md's Performance part
     python bench/run.py --only point         # point: wrk per operation; scale; webhooks
+    python bench/run.py --only metrics --scenario get_version   # the cost of /metrics
 
 Point operations: the same wrk scenario (bench/lua/) against `podium serve` and against
 bench/floor_app.py (Flask + peewee/SQLite doing one row per request) under gunicorn with the
 same worker count. Scale: search latency with 1k, 10k and 100k versions (seeded straight into
 the database) and a worker's resident memory. Webhooks: commit-to-receiver latency and
-deliveries per second to a fast receiver on loopback. Needs `wrk` (apt-get install wrk).
+deliveries per second to a fast receiver on loopback. Metrics (only when asked for): the same
+point scenarios against Podium with PODIUM_METRICS=false and =true, as the cost of counting and
+timing every request. Needs `wrk` (apt-get install wrk).
 """
 
 import argparse
@@ -193,6 +196,25 @@ def point_operations(
     return [(scenario, r["podium"], r["ceiling"], r["kept"]) for scenario, r in rows.items()]
 
 
+def metrics_cost(
+    work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
+) -> list:
+    """Each scenario against Podium with metrics off, then on; (scenario, off, on) rows."""
+    rows = {}
+    for setting in ("false", "true"):
+        with podium(work, workers, f"metrics-{setting}", {"PODIUM_METRICS": setting}) as (base, _):
+            env = {
+                "N_VERSIONS": "200",
+                "TAG": f"metrics-{setting}-{os.getpid()}",
+                "RUN_ID": seed_over_http(base, 200),
+            }
+            for scenario in scenarios:
+                rows.setdefault(scenario, {})[setting] = wrk(
+                    base, scenario, seconds, connections, env
+                )
+    return [(scenario, r["false"], r["true"]) for scenario, r in rows.items()]
+
+
 def seed_versions(database: Path, count: int) -> None:
     """Put model 'bench' with `count` versions straight into a fresh Podium database."""
     sys.path.insert(0, str(ROOT))
@@ -367,7 +389,7 @@ def cpu_name() -> str:
     return f"{match.group(1).strip()}, {platform.machine()}" if match else platform.machine()
 
 
-def render(point, scale, hooks, args) -> str:
+def render(point, scale, hooks, args, metrics=()) -> str:
     """The results as the Markdown the README carries."""
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores "
@@ -407,6 +429,17 @@ def render(point, scale, hooks, args) -> str:
             f"{last['p50_ms'] / first['p50_ms']:.2f}x its p50 at {scale[0][0]:,}.",
             "",
         ]
+    if metrics:
+        lines += [
+            "| operation | metrics off req/s | p50 ms | metrics on req/s | p50 ms | on/off |",
+            "|---|---|---|---|---|---|",
+        ]
+        for scenario, off, on in metrics:
+            lines.append(
+                f"| {scenario} | {off['rps']:,.0f} | {off['p50_ms']:.1f} | {on['rps']:,.0f} | "
+                f"{on['p50_ms']:.1f} | {_ratio(on, off)} |"
+            )
+        lines.append("")
     if hooks:
         lines += [
             f"Webhooks: commit-to-receiver p50 {hooks['p50_ms']:.1f} ms, p99 "
@@ -433,7 +466,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--only", choices=["point", "scale", "webhooks"], action="append")
+    parser.add_argument(
+        "--only", choices=["point", "scale", "webhooks", "metrics"], action="append"
+    )
     parser.add_argument(
         "--scenario", choices=SCENARIOS, action="append", help="point scenarios to run (all)"
     )
@@ -451,7 +486,8 @@ def main() -> None:
         point = point_operations(work, **options, scenarios=scenarios) if "point" in parts else []
         scale = search_scale(work, **options) if "scale" in parts else []
         hooks = webhooks(work, workers=args.workers) if "webhooks" in parts else {}
-    table = render(point, scale, hooks, args)
+        metrics = metrics_cost(work, **options, scenarios=scenarios) if "metrics" in parts else []
+    table = render(point, scale, hooks, args, metrics)
     print(table)
     if args.update_readme:
         update_readme(table)
