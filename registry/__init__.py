@@ -31,9 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
-    request_ids.init_app(app)  # first, so even a request the database fails has its id
-    store.init_app(app)
+    # First, so that even a request the database fails has its id and is counted.
+    request_ids.init_app(app)
     metrics.init_app(app)
+    store.init_app(app)
     errors.init_app(app)
     slow_clients.init_app(app)
     hooks.init_app(app)

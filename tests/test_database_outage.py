@@ -7,6 +7,7 @@ delivered exactly as committed: nothing lost, nothing stuck.
 """
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -105,13 +106,13 @@ def _assert_none_pending(server, webhook_id: str, timeout: float = 30.0) -> list
     raise AssertionError(f"deliveries left unsettled: {[d['status'] for d in deliveries]}")
 
 
-def _metrics_see_the_database_again(server, timeout: float = 20.0) -> None:
+def _metrics_see_the_database_again(server, timeout: float = 20.0) -> str:
     # Each worker reads the database for /metrics at most every few seconds (a cache).
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = requests.get(server.url + "/metrics", timeout=REQUEST_TIMEOUT).text
         if "\npodium_database_up 1.0\n" in text:
-            return
+            return text
         time.sleep(0.5)
     raise AssertionError("/metrics still reports the database down")
 
@@ -174,7 +175,9 @@ def test_requests_answer_503_while_postgres_is_away_and_everything_recovers(
         f"{time.monotonic() - back:.2f} s after PostgreSQL was back"
     )
     assert requests.get(server.url + "/ready", timeout=REQUEST_TIMEOUT).json()["status"] == "ready"
-    _metrics_see_the_database_again(server)
+    text = _metrics_see_the_database_again(server)
+    # The 503s were counted, those whose connection failed before any route ran among them.
+    assert re.search(r'podium_http_requests_total\{[^}]*status="503"[^}]*\} [1-9]', text)
     for _ in range(2):
         client.create_model_version("outage", SOURCE)
 

@@ -14,18 +14,20 @@ UNMATCHED = "unmatched"  # the route label of a 404 for a path no rule has
 
 
 def init_app(app: Flask) -> None:
-    """Count and time each request (the database is wrapped as store.init_app built it)."""
-    database_time.instrument(db.obj)
+    """Count and time each request. Registered before the store connects each request, so a
+    request whose connection fails (503) is counted too."""
 
     @app.before_request
     def _start_clock():
         g.metrics_started = time.perf_counter()
+        # The database object exists once create_app is done; wrapping it is done once.
+        database_time.instrument(db.obj)
         g.metrics_database_token = database_time.start_request()
 
     @app.after_request
     def _record(response):
         started = g.pop("metrics_started", None)
-        if started is None:  # a before_request hook ahead of ours failed
+        if started is None:  # not a request this app's hooks started
             return response
         method = request.method if request.method in _METHODS else "other"
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
