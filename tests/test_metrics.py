@@ -292,6 +292,31 @@ def test_a_metrics_token_is_required_when_set(database_url, tmp_path):
     assert b"podium_build_info" in served.data
 
 
+AUTH = {
+    "PODIUM_AUTH": "basic",
+    "PODIUM_ADMIN_USERNAME": "admin",
+    "PODIUM_ADMIN_PASSWORD": "admin-password",
+}
+
+
+def test_with_authentication_on_metrics_need_a_user_or_else_the_scraper_token(
+    database_url, tmp_path
+):
+    client = _app(database_url, tmp_path, **AUTH).test_client()
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert "Basic" in refused.headers["WWW-Authenticate"]
+    assert client.get("/metrics", auth=("admin", "admin-password")).status_code == 200
+
+    # With a scraper token, that token is the credential: the gate lets /metrics through to it.
+    client = _app(database_url, tmp_path, **AUTH, PODIUM_METRICS_TOKEN="scrape-me").test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", auth=("admin", "admin-password")).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
+    # Every other route is still gated.
+    assert client.get("/api/2.0/mlflow/registered-models/search").status_code == 401
+
+
 def test_route_labels_are_rules_never_urls(client):
     client.get("/api/2.0/mlflow/registered-models/get", query_string={"name": "secret-model"})
     client.get("/no/such/path/secret-model")

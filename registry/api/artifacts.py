@@ -12,6 +12,7 @@ from flask import Blueprint, request, send_file
 from werkzeug.wsgi import get_input_stream
 
 from registry.api.exchange import exchange
+from registry.auth.rules import OnArtifact, access
 from registry.errors import BadRequest
 from registry.schemas import artifacts as s
 from registry.services import artifacts
@@ -55,6 +56,7 @@ def streamed(view):
 # merge_slashes=False: '//etc/passwd' must reach the path check, not be redirected.
 @bp.put("/artifacts/<path:path>", merge_slashes=False)
 @exchange()
+@access(OnArtifact("EDIT"))
 def upload_artifact(path):
     """Store the request body as the artifact at this path."""
     artifacts.upload_artifact(path=path, chunks=_body_chunks())
@@ -62,6 +64,7 @@ def upload_artifact(path):
 
 @bp.get("/artifacts/<path:path>", merge_slashes=False)
 @streamed
+@access(OnArtifact("READ"))
 def download_artifact(path):
     """The artifact's bytes."""
     file = artifacts.open_artifact(path=path)
@@ -77,6 +80,7 @@ def download_artifact(path):
 
 @bp.get("/artifacts")
 @exchange(s.ListArtifactsIn(), s.ListArtifactsOut())
+@access(OnArtifact("READ"))
 def list_artifacts(req):
     entries = artifacts.list_artifacts(**req)
     return {} if entries is None else {"files": entries}
@@ -84,5 +88,6 @@ def list_artifacts(req):
 
 @bp.delete("/artifacts/<path:path>", merge_slashes=False)
 @exchange()
+@access(OnArtifact("MANAGE"))
 def delete_artifact(path):
     artifacts.delete_artifact(path=path)

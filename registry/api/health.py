@@ -7,6 +7,7 @@ from importlib.metadata import version
 from flask import Blueprint, current_app, jsonify
 
 from hooks.backlog import oldest_pending_age_seconds
+from registry.auth.rules import PUBLIC, access
 from registry.errors import TemporarilyUnavailable
 from registry.store.db import db
 from registry.store.migrations import LATEST_VERSION, recorded_version
@@ -22,6 +23,7 @@ def without_database(view):
 
 @bp.get("/health")
 @without_database
+@access(PUBLIC)
 def health():
     # Liveness: the process answers. A database outage must not get healthy processes
     # restarted; /ready is the probe that follows the database.
@@ -29,6 +31,7 @@ def health():
 
 
 @bp.get("/ready")
+@access(PUBLIC)
 def ready():
     # An unreachable database raises here and is answered 503 with Retry-After by the one
     # error renderer, within PODIUM_DATABASE_CONNECT_TIMEOUT.
@@ -53,5 +56,6 @@ def ready():
 
 @bp.get("/version")
 @without_database
+@access(PUBLIC)
 def server_version():
     return version("podium-registry"), 200, {"Content-Type": "text/plain; charset=utf-8"}

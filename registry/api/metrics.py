@@ -2,13 +2,14 @@
 
 Served when PODIUM_METRICS says so: `true`, `false`, or `auto` (the default), which serves
 them on a loopback bind only (registry.config.serves_metrics). PODIUM_METRICS_TOKEN, when set,
-is a bearer token scrapers must send.
+is a bearer token scrapers must send, and then the only credential the route takes; without one,
+with authentication on (PODIUM_AUTH=basic), the route needs a signed-in user like any other.
 """
 
 import hmac
 import os
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, has_app_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -20,15 +21,22 @@ from prometheus_client import (
 from registry.api import request_metrics
 from registry.api.health import without_database
 from registry.api.scrape_gauges import ScrapeGauges
+from registry.auth.rules import Rule, access
 from registry.config import serves_metrics
-from registry.errors import PodiumError
+from registry.errors import Unauthenticated
 
 bp = Blueprint("metrics", __name__)
 
 
-class MetricsUnauthenticated(PodiumError):
-    error_code = "UNAUTHENTICATED"
-    http_status = 401
+class ScraperOrSignedIn(Rule):
+    """The scraper's token when PODIUM_METRICS_TOKEN is set (checked by the view, so the gate
+    lets the request through); else whoever may call the API."""
+
+    description = "PODIUM_METRICS_TOKEN, or signed in"
+
+    @property
+    def public(self) -> bool:
+        return has_app_context() and bool(current_app.config["PODIUM_METRICS_TOKEN"])
 
 
 def init_app(app: Flask) -> None:
@@ -55,10 +63,11 @@ def _process_counters() -> CollectorRegistry:
 
 @bp.get("/metrics")
 @without_database  # counters are served while the database is away; podium_database_up says 0
+@access(ScraperOrSignedIn())
 def metrics():
     token = current_app.config["PODIUM_METRICS_TOKEN"]
     if token and not _bearer_matches(token):
-        raise MetricsUnauthenticated("GET /metrics needs the bearer token PODIUM_METRICS_TOKEN")
+        raise Unauthenticated("GET /metrics needs the bearer token PODIUM_METRICS_TOKEN")
     body = b"".join(map(generate_latest, current_app.extensions["podium_metrics"]))
     return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}
 

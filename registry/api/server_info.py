@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from registry.api.exchange import exchange
+from registry.auth.rules import SIGNED_IN, access
 from registry.schemas.artifacts import ServerInfoOut
 
 bp = Blueprint("server_info", __name__)
@@ -19,5 +20,6 @@ SERVER_INFO = {
 
 @bp.get("/server-info")
 @exchange(None, ServerInfoOut())
+@access(SIGNED_IN)
 def server_info():
     return SERVER_INFO

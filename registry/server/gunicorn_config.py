@@ -13,6 +13,7 @@ import os
 from registry.config import load_settings
 from registry.server import metrics
 from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
+from registry.server.exposure import refuse_unsafe_exposure
 from registry.server.logs import TEXT_ACCESS_FORMAT
 from registry.server.refusals import answer_refusals_in_json
 
@@ -100,10 +101,18 @@ proc_name = "podium"
 # ProtectHome) breaks it. Podium is managed with signals through its service manager instead.
 control_socket_disable = True
 
-# Prometheus metrics (PODIUM_METRICS): before anything forks, the master settles `auto` from the
-# bind and sets up PROMETHEUS_MULTIPROC_DIR, which every worker and the dispatcher record into
+
+def _starting(server):
+    refuse_unsafe_exposure(server)
+    metrics.prepare(server)
+
+
+# Before anything listens: refuse a non-loopback address with PODIUM_AUTH unset, and
+# PODIUM_AUTH=basic with no admin to sign in as (registry/server/exposure.py). Then, before
+# anything forks, settle PODIUM_METRICS's `auto` from the bind and set up
+# PROMETHEUS_MULTIPROC_DIR, which every worker and the dispatcher record into
 # (registry/server/metrics.py).
-on_starting = metrics.prepare
+on_starting = _starting
 
 # Each exiting worker is marked dead in that directory, as prometheus_client's multiprocess mode
 # asks.
