@@ -45,13 +45,14 @@ def _add(seconds: float) -> None:
         total[0] += seconds
 
 
-def start_request():
-    """Start summing this request's database time; the token for `finish_request`."""
-    return _request_seconds.set([0.0])
+def start_request() -> None:
+    """Start summing the database time of the request this thread now serves."""
+    # Set afresh for each request, never reset: a thread serves one request at a time, and
+    # whatever runs after one request ends adds only to that request's finished total.
+    _request_seconds.set([0.0])
 
 
-def finish_request(token) -> float:
-    """Stop summing; the request's database seconds."""
+def request_seconds() -> float:
+    """The database seconds of the current request so far."""
     total = _request_seconds.get()
-    _request_seconds.reset(token)
     return total[0] if total else 0.0
