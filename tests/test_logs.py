@@ -92,3 +92,19 @@ def test_a_json_line_carries_the_exception_and_only_known_fields():
     assert line["level"] == "ERROR" and line["logger"] == "registry.x"
     assert "ValueError: boom" in line["exception"]
     assert "body" not in line and "request_id" not in line
+
+
+def test_a_line_logged_during_a_request_names_its_route_and_user(app):
+    from flask import g
+
+    from registry.request_ids import current_request_id
+
+    with app.test_request_context("/api/2.0/mlflow/registered-models/get?name=x"):
+        app.preprocess_request()  # the request hooks: its id among them
+        g.username = "ana"  # what the authentication gate sets
+        record = logging.LogRecord("registry.x", logging.INFO, __file__, 1, "seen", (), None)
+        RequestContext().filter(record)
+        line = json.loads(JsonLines().format(record))
+        assert line["request_id"] == current_request_id.get()
+    assert line["user"] == "ana"
+    assert line["route"] == "/api/2.0/mlflow/registered-models/get"
