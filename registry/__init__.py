@@ -60,4 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp, url_prefix="/api/2.0/mlflow/webhooks")
     app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
     app.register_blueprint(webhooks.podium_bp, url_prefix="/api/2.0/podium")
+    if app.config["PODIUM_UI"]:
+        from registry import ui
+
+        ui.init_app(app)
     return app

@@ -165,6 +165,7 @@ SETTINGS = {
     ),
     "LOGIN_ATTEMPTS": (10, int, "failed sign-ins per user name and address before 429"),
     "LOGIN_WINDOW": (300, int, "seconds over which failed sign-ins are counted"),
+    "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
     "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),

@@ -15,8 +15,15 @@ PODIUM = "/api/2.0/podium"
 ADMIN = ("admin", "admin-password")
 SOURCE = "s3://models/auth/1"
 
-# Routes anyone may call: liveness, readiness (probes carry no credentials) and the version.
-PUBLIC = {"health.health", "health.ready", "health.server_version"}
+# Routes anyone may call: liveness, readiness (probes carry no credentials), the version, and
+# the web UI's sign-in page.
+PUBLIC = {
+    "health.health",
+    "health.ready",
+    "health.server_version",
+    "ui.sign_in",
+    "ui.sign_in_submit",
+}
 
 
 @pytest.fixture
@@ -93,7 +100,8 @@ def _dummy(converter: str) -> str:
 
 def test_every_route_declares_an_access_rule_and_refuses_strangers(app, client):
     """Route coverage: a new route without a decision fails here. Every rule but the public
-    ones answers 401 with a Basic challenge to a request without credentials."""
+    ones answers 401 with a Basic challenge to a request without credentials (a web UI page:
+    a redirect to the sign-in page)."""
     undeclared, open_routes, unchallenged = [], [], []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
@@ -111,9 +119,13 @@ def test_every_route_declares_an_access_rule_and_refuses_strangers(app, client):
         path = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
-            if response.status_code != 401 or "Basic" not in response.headers.get(
-                "WWW-Authenticate", ""
-            ):
+            if access.browser:
+                location = response.headers.get("Location", "")
+                refused = response.status_code == 303 and location.startswith("/sign-in?")
+            else:
+                challenge = response.headers.get("WWW-Authenticate", "")
+                refused = response.status_code == 401 and "Basic" in challenge
+            if not refused:
                 unchallenged.append(f"{method} {path}: {response.status_code}")
     assert not undeclared, f"routes with no access rule: {undeclared}"
     assert set(open_routes) == PUBLIC
@@ -349,6 +361,7 @@ def test_tokens_are_shown_once_stored_hashed_used_expired_and_revoked(app, ok, c
     ok(ADMIN, "DELETE", f"{PODIUM}/tokens/{bobs['token_info']['id']}")
     ok(ana, "DELETE", f"{PODIUM}/tokens/{info['id']}")
     assert call(None, "GET", f"{API}/users/current", headers=bearer)[0] == 401
+    assert call(ana, "DELETE", f"{PODIUM}/tokens/{10**30}")[0] == 404  # never a 500
 
 
 def test_the_acting_user_in_history_is_the_authenticated_one(ok, call):

@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, current_app, g, request
 
+from registry.auth import sessions
 from registry.auth.identity import authenticate
 from registry.auth.startup import prepare_admin
 from registry.errors import PermissionDenied
@@ -43,6 +44,12 @@ def _gate():
         raise PermissionDenied("This route declares no access rule, so it is refused.")
     if rule is None or rule.public:
         return
-    user = authenticate()
+    if rule.browser:  # a UI page: the session, else credentials, else the sign-in page
+        user = sessions.session_user()
+        if user is None and "Authorization" not in request.headers:
+            return sessions.to_sign_in()
+        user = user or authenticate()
+    else:
+        user = authenticate()
     g.user = user
     g.username = user.username  # for the request's log lines

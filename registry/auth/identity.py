@@ -78,10 +78,11 @@ def authenticate() -> User:
     credentials = request.authorization if scheme.lower() == "basic" else None
     if credentials is None or credentials.username is None:
         raise Unauthenticated("Authentication required: send a user name and password.")
-    return _check_password(credentials.username, credentials.password or "")
+    return check_password(credentials.username, credentials.password or "")
 
 
-def _check_password(username: str, password: str) -> User:
+def check_password(username: str, password: str) -> User:
+    """The user these credentials prove; Unauthenticated, or TooManyAttempts past the limit."""
     user = find_user(username)
     address = request.remote_addr or ""
     if user is not None and verified.holds(user, password, address):

@@ -43,6 +43,7 @@ class Rule:
     """Anyone signed in (the base rule): search and list routes filter their results."""
 
     public = False
+    browser = False
     description = "signed in"
 
     def check(self, user: User, fields: dict) -> None:
@@ -52,6 +53,19 @@ class Rule:
 class Public(Rule):
     public = True
     description = "public"
+
+
+class Page(Rule):
+    """A web UI page: a signed-in browser session (or credentials); strangers are sent to the
+    sign-in page. What the user may do on it, the page checks (registry/ui/access.py)."""
+
+    browser = True
+    description = "signed in (web UI page)"
+
+
+class PublicPage(Public):
+    browser = True
+    description = "public (web UI sign-in)"
 
 
 class Admin(Rule):
@@ -243,6 +257,8 @@ class OnDelivery(Rule):
 
 
 PUBLIC = Public()
+PAGE = Page()
+PUBLIC_PAGE = PublicPage()
 SIGNED_IN = Rule()
 ADMIN = Admin()
 SELF_OR_ADMIN = SelfOrAdmin()

@@ -51,9 +51,11 @@ def _visible(user: int, shape: str | None, resource_type: str, key: Expression) 
     return key.in_(readable)
 
 
-def visible_models(user: int, shape: str | None) -> Node | None:
-    """A condition keeping the registered models the user may read; None: all of them."""
-    return _visible(user, shape, "registered_model", RegisteredModel.name)
+def visible_models(
+    user: int, shape: str | None, name: Expression = RegisteredModel.name
+) -> Node | None:
+    """A condition on a model name column keeping the models the user may read; None: all."""
+    return _visible(user, shape, "registered_model", name)
 
 
 def visible_experiments(user: int, shape: str | None, key: Expression = Experiment.id):

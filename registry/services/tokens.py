@@ -56,6 +56,8 @@ def list_tokens(*, user: User) -> list[AccessToken]:
 @retry_conflicts
 def revoke_token(*, token_id: int, acting: User) -> None:
     """Revoke a token of one's own; admins may revoke anyone's."""
+    if not 0 < token_id < 2**63:  # an id from the URL, unbounded until here
+        raise ResourceDoesNotExist(f"Token with id={token_id} not found")
     with db.atomic():
         found = AccessToken.get_or_none(AccessToken.id == token_id)
         if found is None or (found.user_id != acting.id and not acting.is_admin):

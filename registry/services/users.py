@@ -24,6 +24,15 @@ def find_user(username: str) -> User | None:
     return _user_by_name.first(username)
 
 
+@statement
+def _user_by_id(user_id):
+    return User.select().where(User.id == user_id).limit(1)
+
+
+def find_user_by_id(user_id: int) -> User | None:
+    return _user_by_id.first(user_id)
+
+
 def _existing(username: str) -> User:
     user = find_user(username)
     if user is None:
