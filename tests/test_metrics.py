@@ -385,3 +385,19 @@ def _get_text(url: str) -> str | None:
         return requests.get(url, timeout=2).text
     except requests.ConnectionError:
         return None
+
+
+def test_a_killed_masters_metrics_directory_is_removed_by_the_next(tmp_path):
+    from registry.server.metrics import PREFIX, remove_orphans
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"{PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    other = tmp_path / "podium-metrics-not-a-pid"
+    for directory in (orphan, live, other):
+        directory.mkdir()
+        (directory / "counter_1.db").write_bytes(b"")
+    remove_orphans(tmp_path)
+    assert not orphan.exists()
+    assert live.exists() and other.exists()

@@ -22,6 +22,27 @@ _directory: Path | None = None  # set up by this master
 _owned = False  # made by this master, so removed again when it exits
 
 
+PREFIX = "podium-metrics-"  # then the master's pid, then a random part
+
+
+def remove_orphans(parent: Path) -> None:
+    """Remove the directories of masters that died without cleaning up (SIGKILL)."""
+    for directory in parent.glob(PREFIX + "*-*"):
+        pid = directory.name[len(PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)  # another user's stays: not ours
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def prepare(server) -> None:
     """gunicorn on_starting hook: decide PODIUM_METRICS and set up the directory, once."""
     global _directory, _owned
@@ -40,8 +61,10 @@ def prepare(server) -> None:
     else:
         # On a RAM disk when there is one: every sample is a write to a memory-mapped file,
         # which on a real disk the kernel keeps writing back (and faulting in again).
-        ram = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        directory, _owned = Path(tempfile.mkdtemp(prefix="podium-metrics-", dir=ram)), True
+        parent = Path("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir())
+        remove_orphans(parent)
+        prefix = f"{PREFIX}{os.getpid()}-"
+        directory, _owned = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)), True
     _directory = directory
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     log.info("metrics from every process in %s, served at /metrics", directory)
