@@ -4,6 +4,7 @@
     python bench/run.py                      # everything, printed as Markdown
     python bench/run.py --update-readme      # ... and written into README.md's Performance part
     python bench/run.py --only point         # point: wrk per operation; scale; webhooks; auth
+    python bench/run.py --only metrics --scenario get_version   # the cost of /metrics
 
 Point operations: the same wrk scenario (bench/lua/) against `podium serve` and against
 bench/floor_app.py (Flask + peewee/SQLite doing one row per request) under gunicorn with the
@@ -11,7 +12,9 @@ same worker count. Scale: search latency with 1k, 10k and 100k versions (seeded 
 the database) and a worker's resident memory. Webhooks: commit-to-receiver latency and
 deliveries per second to a fast receiver on loopback. Auth: get_version and create_version
 with PODIUM_AUTH=basic (a signed-in user, password verified once per process) against the same
-server with it off. Needs `wrk` (apt-get install wrk).
+server with it off. Metrics (only when asked for): the point scenarios against Podium with
+PODIUM_METRICS=false and =true, as the cost of counting and timing every request. Needs `wrk`
+(apt-get install wrk).
 """
 
 import argparse
@@ -225,6 +228,42 @@ def point_operations(
     return [(scenario, r["podium"], r["ceiling"], r["kept"]) for scenario, r in rows.items()]
 
 
+def metrics_cost(
+    work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
+) -> list:
+    """Each scenario against Podium with metrics off and on; (scenario, off, on) rows.
+
+    Both servers run side by side and take turns, twice and in both orders, keeping each one's
+    better run: the difference sought is a few percent, less than a shared machine drifts in a
+    minute.
+    """
+    best = {}
+    with (
+        podium(work, workers, "metrics-off", {"PODIUM_METRICS": "false"}) as (off, _),
+        podium(work, workers, "metrics-on", {"PODIUM_METRICS": "true"}) as (on, _),
+    ):
+        envs = {
+            base: {
+                "N_VERSIONS": "200",
+                "TAG": f"m{i}-{os.getpid()}",
+                "RUN_ID": seed_over_http(base, 200),
+            }
+            for i, base in enumerate((off, on))
+        }
+        turns = [("false", off), ("true", on)]
+        for _round in range(2):
+            for scenario in scenarios:
+                # Whichever runs first in a pair measured faster on a busy machine: alternate.
+                for setting, base in turns if _round == 0 else turns[::-1]:
+                    result = wrk(base, scenario, seconds, connections, envs[base])
+                    key = (scenario, setting)
+                    if key not in best or result["rps"] > best[key]["rps"]:
+                        best[key] = result
+    return [
+        (scenario, best[(scenario, "false")], best[(scenario, "true")]) for scenario in scenarios
+    ]
+
+
 def seed_versions(database: Path, count: int) -> None:
     """Put model 'bench' with `count` versions straight into a fresh Podium database."""
     sys.path.insert(0, str(ROOT))
@@ -399,7 +438,7 @@ def cpu_name() -> str:
     return f"{match.group(1).strip()}, {platform.machine()}" if match else platform.machine()
 
 
-def render(point, scale, hooks, args, auth=()) -> str:
+def render(point, scale, hooks, args, auth=(), metrics=()) -> str:
     """The results as the Markdown the README carries."""
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores "
@@ -439,6 +478,17 @@ def render(point, scale, hooks, args, auth=()) -> str:
             f"{last['p50_ms'] / first['p50_ms']:.2f}x its p50 at {scale[0][0]:,}.",
             "",
         ]
+    if metrics:
+        lines += [
+            "| operation | metrics off req/s | p50 ms | metrics on req/s | p50 ms | on/off |",
+            "|---|---|---|---|---|---|",
+        ]
+        for scenario, off, on in metrics:
+            lines.append(
+                f"| {scenario} | {off['rps']:,.0f} | {off['p50_ms']:.1f} | {on['rps']:,.0f} | "
+                f"{on['p50_ms']:.1f} | {_ratio(on, off)} |"
+            )
+        lines.append("")
     if hooks:
         lines += [
             f"Webhooks: commit-to-receiver p50 {hooks['p50_ms']:.1f} ms, p99 "
@@ -477,7 +527,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--only", choices=["point", "scale", "webhooks", "auth"], action="append")
+    parser.add_argument(
+        "--only", choices=["point", "scale", "webhooks", "auth", "metrics"], action="append"
+    )
     parser.add_argument(
         "--scenario", choices=SCENARIOS, action="append", help="point scenarios to run (all)"
     )
@@ -496,7 +548,8 @@ def main() -> None:
         scale = search_scale(work, **options) if "scale" in parts else []
         hooks = webhooks(work, workers=args.workers) if "webhooks" in parts else {}
         auth = auth_cost(work, **options) if "auth" in parts else []
-    table = render(point, scale, hooks, args, auth)
+        metrics = metrics_cost(work, **options, scenarios=scenarios) if "metrics" in parts else []
+    table = render(point, scale, hooks, args, auth, metrics)
     print(table)
     if args.update_readme:
         update_readme(table)

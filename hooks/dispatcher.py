@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
+from registry.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY, WEBHOOKS_DISABLED
 from registry.store.db import db, is_sqlite
 from registry.store.failures import DATABASE_ERRORS, drop_connection, first_line
 from registry.store.statements import create, save, statement
@@ -184,6 +185,13 @@ def _webhooks(ids):
 
 
 @statement
+def _release(owner):
+    return Delivery.update(lease_until=None, lease_owner=None).where(
+        (Delivery.lease_owner == owner) & (Delivery.status == "pending")
+    )
+
+
+@statement
 def _reset_failure_streak(webhook_id):
     return Webhook.update(failure_streak=0).where(
         (Webhook.id == webhook_id) & (Webhook.failure_streak > 0)
@@ -217,6 +225,19 @@ def record_attempts(outcomes: list[tuple[Delivery, Attempt]], *, settings: dict)
     with db.atomic():
         for delivery, attempt in outcomes:
             _record(delivery, attempt, settings)
+
+
+# What a recorded attempt came to, by the delivery's status after it.
+_OUTCOMES = {"succeeded": "delivered", "pending": "retry", "failed": "failed"}
+
+
+def count_recorded(outcomes: list[tuple[Delivery, Attempt]]) -> None:
+    """Count attempts once their record committed (a rolled-back batch is tried again)."""
+    now = now_ms()
+    for delivery, _attempt in outcomes:
+        DELIVERY_ATTEMPTS.labels(_OUTCOMES[delivery.status]).inc()
+        if delivery.status == "succeeded":
+            DELIVERY_LATENCY.observe(max(0, now - delivery.created_at) / 1000)
 
 
 def _record(delivery: Delivery, attempt: Attempt, settings: dict) -> None:
@@ -264,6 +285,7 @@ def _track_health(webhook_id: str, attempt: Attempt, settings: dict) -> None:
 
 def _disable(webhook_id: str, reason: str) -> None:
     log.warning("disabling webhook %s: %s", webhook_id, reason)
+    WEBHOOKS_DISABLED.inc()
     Webhook.update(
         status="DISABLED", disabled_reason=reason, last_updated_timestamp=now_ms()
     ).where(Webhook.id == webhook_id).execute()
@@ -344,10 +366,24 @@ class Dispatcher:
                     self._wait_for_outcome()
         if self.unrecorded:  # the database never came back: their leases expire, they resend
             log.warning("stopping with %d delivery attempts unrecorded", len(self.unrecorded))
+        else:
+            self._release_leases()
         log.info("webhook dispatcher %s stopped", self.owner)
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _release_leases(self) -> None:
+        # Every send was recorded, so any lease still held names a row this dispatcher will
+        # not send: give it back, for another dispatcher to take at once, not at expiry.
+        try:
+            with db.atomic():
+                released = _release.execute(self.owner)
+        except DATABASE_ERRORS as error:
+            log.warning("could not release leases (%s); they expire", first_line(error))
+            return
+        if released:
+            log.info("released %d leased deliveries", released)
 
     def _claim(self) -> list[Delivery]:
         free = self.concurrency - self.in_flight
@@ -438,5 +474,7 @@ class Dispatcher:
         except Exception:
             # Not recorded: the leases expire and these deliveries are sent again (at least once).
             log.exception("recording %d delivery attempts failed", len(self.unrecorded))
+        else:
+            count_recorded(self.unrecorded)
         self.unrecorded = []
         self._database_answered()

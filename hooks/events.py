@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from registry.request_ids import current_request_id
+
 # entity -> actions, as webhook subscriptions name them (lower case here; upper case on the wire).
 MLFLOW_EVENTS = {
     "registered_model": {"created"},
@@ -45,22 +47,26 @@ class Event:
     model_name: str
     to_stage: str | None = None  # set on stage transitions, for webhooks filtering by stage
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # The request that caused the event (X-Request-Id), so a receiver's log joins Podium's.
+    request_id: str | None = field(default_factory=current_request_id.get)
 
     @property
     def type(self) -> str:
         return f"{self.entity}.{self.action}"
 
     def body(self) -> str:
-        """The webhook body: MLflow's envelope plus `type`, serialised as MLflow does."""
-        return json.dumps(
-            {
-                "type": self.type,
-                "entity": self.entity,
-                "action": self.action,
-                "timestamp": self.timestamp,
-                "data": self.data,
-            }
-        )
+        """The webhook body: MLflow's envelope plus `type` (and `request_id` when a request
+        caused the event), serialised as MLflow does."""
+        envelope = {
+            "type": self.type,
+            "entity": self.entity,
+            "action": self.action,
+            "timestamp": self.timestamp,
+            "data": self.data,
+        }
+        if self.request_id is not None:
+            envelope["request_id"] = self.request_id
+        return json.dumps(envelope)
 
 
 def _tags(tags: list[dict]) -> dict:

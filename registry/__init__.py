@@ -8,12 +8,13 @@ def create_app(config: dict | None = None) -> Flask:
     # Imported here, not at module level, so `import registry.x` never drags in every route
     # (and hooks, which the services import, can import registry modules freely).
     import hooks
-    from registry import auth, store
+    from registry import auth, request_ids, store
     from registry.api import (
         artifacts,
         errors,
         health,
         logged_models,
+        metrics,
         podium,
         server_info,
         slow_clients,
@@ -32,6 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
+    # First, so that even a request the database fails has its id and is counted.
+    request_ids.init_app(app)
+    metrics.init_app(app)
     store.init_app(app)
     errors.init_app(app)
     slow_clients.init_app(app)

@@ -2,7 +2,6 @@
 user accounts, and the keys that encrypt webhook secrets."""
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -199,10 +198,20 @@ def run_transfer(command: str, directory: Path) -> int:
 def run_worker(*, parent_pid: int | None = None) -> None:
     """Deliver webhooks until SIGTERM/SIGINT (or until the parent process is gone)."""
     from hooks.dispatcher import Dispatcher
+    from registry.metrics import database as database_time
+    from registry.server import logs
+    from registry.store.db import db
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = checked_settings()
+    logs.configure(settings["PODIUM_LOG_FORMAT"])
     prepare_database(settings)
+    database_time.instrument(db.obj)  # its claims queue for SQLite's write lock too
+    if not parent_pid and settings["PODIUM_WORKER_METRICS_PORT"]:
+        # Alone (not beside gunicorn, whose /metrics adds this process in), it has no web
+        # server to be scraped through: its delivery counters get a port of their own.
+        from prometheus_client import start_http_server
+
+        start_http_server(settings["PODIUM_WORKER_METRICS_PORT"], addr=settings["PODIUM_HOST"])
     dispatcher = Dispatcher(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())

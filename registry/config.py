@@ -1,5 +1,6 @@
 """Podium's settings: read once from PODIUM_* environment variables, with documented defaults."""
 
+import ipaddress
 import os
 
 
@@ -18,10 +19,41 @@ def _flag(value) -> bool:
     return word in ("1", "true", "yes", "on")
 
 
+def _flag_or_auto(value) -> bool | str:
+    return "auto" if str(value).strip().lower() == "auto" else _flag(value)
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return value
+
+
 def _worker_class(value: str) -> str:
     if value not in ("gthread", "sync"):
         raise ValueError("expected gthread or sync")
     return value
+
+
+def serves_metrics(setting: bool | str, binds: list[str]) -> bool:
+    """PODIUM_METRICS for these bind addresses: `auto` serves only when all are loopback,
+    since counts of routes and models are not for everyone who can reach a public port."""
+    if setting != "auto":
+        return setting
+    return all(_is_loopback(bind) for bind in binds)
+
+
+def _is_loopback(bind: str) -> bool:
+    if bind.startswith("unix:"):
+        return True  # a socket file: reachable only by who may open it
+    host = bind.rsplit(":", 1)[0] if bind.count(":") == 1 or bind.startswith("[") else bind
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: assume others can reach it
 
 
 def _auth_mode(value: str) -> str:
@@ -137,6 +169,23 @@ SETTINGS = {
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
     "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),
+    "METRICS": (
+        "auto",
+        _flag_or_auto,
+        "serve Prometheus metrics at GET /metrics: true, false, or auto (on a loopback bind only)",
+    ),
+    "METRICS_TOKEN": ("", str, "bearer token a scraper must send to GET /metrics (empty: none)"),
+    "WORKER_METRICS_PORT": (
+        0,
+        int,
+        "port a separate `podium worker` serves its own metrics on, at PODIUM_HOST (0: none)",
+    ),
+    "LOG_FORMAT": ("text", _log_format, "log lines as readable text, or json (one object a line)"),
+    "READY_MAX_OUTBOX_AGE": (
+        0.0,
+        float,
+        "seconds the oldest pending delivery may wait before /ready answers 503 (0: no limit)",
+    ),
 }
 
 
@@ -158,4 +207,5 @@ _EXPECTED = {
     int: "expected a whole number",
     float: "expected a number",
     _seconds: "expected seconds, comma-separated (e.g. 5,60,300)",
+    _flag_or_auto: "expected true, false or auto",
 }

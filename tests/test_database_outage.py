@@ -7,6 +7,7 @@ delivered exactly as committed: nothing lost, nothing stuck.
 """
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -105,6 +106,17 @@ def _assert_none_pending(server, webhook_id: str, timeout: float = 30.0) -> list
     raise AssertionError(f"deliveries left unsettled: {[d['status'] for d in deliveries]}")
 
 
+def _metrics_see_the_database_again(server, timeout: float = 20.0) -> str:
+    # Each worker reads the database for /metrics at most every few seconds (a cache).
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = requests.get(server.url + "/metrics", timeout=REQUEST_TIMEOUT).text
+        if "\npodium_database_up 1.0\n" in text:
+            return text
+        time.sleep(0.5)
+    raise AssertionError("/metrics still reports the database down")
+
+
 def _recover(server, model: str, timeout: float = 30.0) -> tuple[float, requests.Response]:
     """Write until a write succeeds; every failure on the way must be a 503."""
     started = time.monotonic()
@@ -146,6 +158,10 @@ def test_requests_answer_503_while_postgres_is_away_and_everything_recovers(
         _assert_unavailable(requests.get(server.url + "/ready", timeout=REQUEST_TIMEOUT))
         health = requests.get(server.url + "/health", timeout=REQUEST_TIMEOUT)
         assert (health.status_code, health.text) == (200, "OK")
+        # Metrics are served meanwhile: the processes' counters, and the database's absence.
+        metrics = requests.get(server.url + "/metrics", timeout=REQUEST_TIMEOUT)
+        assert metrics.status_code == 200
+        assert "\npodium_database_up 0.0\n" in metrics.text
     # The client's retries are off in the tests (conftest); it reports the 503 it would retry.
     with pytest.raises(MlflowException, match="503"):
         client.create_model_version("outage", SOURCE)
@@ -159,6 +175,9 @@ def test_requests_answer_503_while_postgres_is_away_and_everything_recovers(
         f"{time.monotonic() - back:.2f} s after PostgreSQL was back"
     )
     assert requests.get(server.url + "/ready", timeout=REQUEST_TIMEOUT).json()["status"] == "ready"
+    text = _metrics_see_the_database_again(server)
+    # The 503s were counted, those whose connection failed before any route ran among them.
+    assert re.search(r'podium_http_requests_total\{[^}]*status="503"[^}]*\} [1-9]', text)
     for _ in range(2):
         client.create_model_version("outage", SOURCE)
 

@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOORS = {
     "registry.errors": 0,
     "registry.config": 0,
+    "registry.request_ids": 0,
+    "registry.metrics": 0,
     "registry.store": 1,
     "registry.search": 2,
     "registry.artifacts": 2,

@@ -102,6 +102,8 @@ def test_delivery_is_signed_for_standard_webhooks_and_mlflow(server, client, rec
             "tags": {"t": "1"},
             "description": "first",
         },
+        # The request that made the version: its X-Request-Id (tests/test_request_ids.py).
+        "request_id": event["request_id"],
     }
     assert headers["X-MLflow-Delivery-Id"] == headers["webhook-id"]
     assert headers["X-MLflow-Signature"] == mlflow_signature(

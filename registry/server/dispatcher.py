@@ -5,6 +5,9 @@ import os
 import subprocess
 import sys
 
+from registry.config import load_settings
+from registry.server import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -27,8 +30,14 @@ def start_dispatcher(server) -> None:
 def stop_dispatcher(server) -> None:
     """gunicorn on_exit hook: let the dispatcher finish in-flight sends, then stop it."""
     if _dispatcher is not None and _dispatcher.poll() is None:
+        # SIGTERM: it claims nothing more, records the sends in flight and releases its
+        # leases, so another dispatcher takes over at once (hooks/dispatcher.py).
         _dispatcher.terminate()
         try:
-            _dispatcher.wait(timeout=30)
+            _dispatcher.wait(timeout=load_settings()["PODIUM_GRACEFUL_TIMEOUT"])
         except subprocess.TimeoutExpired:
+            log.warning("the webhook dispatcher did not stop in time; killing it")
             _dispatcher.kill()
+            _dispatcher.wait()
+    if _dispatcher is not None:
+        metrics.process_exited(_dispatcher.pid)

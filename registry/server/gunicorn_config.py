@@ -11,8 +11,10 @@ override the matching ones.
 import os
 
 from registry.config import load_settings
+from registry.server import metrics
 from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
 from registry.server.exposure import refuse_unsafe_exposure
+from registry.server.logs import TEXT_ACCESS_FORMAT
 from registry.server.refusals import answer_refusals_in_json
 
 _settings = load_settings()
@@ -56,6 +58,14 @@ keepalive = 5
 # PODIUM_ACCESS_LOG names a file instead, and PODIUM_ACCESS_LOG="" turns it off.
 accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None
 
+# Log lines as readable text, or one JSON object a line (PODIUM_LOG_FORMAT=json), for gunicorn's
+# own lines and Podium's alike; each carries its request's id (registry/server/logs.py).
+logger_class = "registry.server.logs.PodiumLogger"
+
+# The access line in text: gunicorn's combined format less the query string and referrer, then
+# the time taken and the request id (registry/server/logs.py).
+access_log_format = TEXT_ACCESS_FORMAT
+
 # The longest request line (method, URL with its query string, version) gunicorn reads: its
 # maximum short of "unlimited" (8190 bytes; the default is 4094), so a GET with a 4,096-character
 # filter, as the schemas allow, reaches Podium. gunicorn refuses a longer one with a 414 before
@@ -91,11 +101,31 @@ proc_name = "podium"
 # ProtectHome) breaks it. Podium is managed with signals through its service manager instead.
 control_socket_disable = True
 
+
+def _starting(server):
+    refuse_unsafe_exposure(server)
+    metrics.prepare(server)
+
+
 # Before anything listens: refuse a non-loopback address with PODIUM_AUTH unset, and
-# PODIUM_AUTH=basic with no admin to sign in as (registry/server/exposure.py).
-on_starting = refuse_unsafe_exposure
+# PODIUM_AUTH=basic with no admin to sign in as (registry/server/exposure.py). Then, before
+# anything forks, settle PODIUM_METRICS's `auto` from the bind and set up
+# PROMETHEUS_MULTIPROC_DIR, which every worker and the dispatcher record into
+# (registry/server/metrics.py).
+on_starting = _starting
+
+# Each exiting worker is marked dead in that directory, as prometheus_client's multiprocess mode
+# asks.
+child_exit = metrics.worker_exited
+
+
+def _stop(server):
+    stop_dispatcher(server)
+    metrics.remove()
+
 
 # The webhook dispatcher, started by the master once the workers are listening and stopped when
-# it exits (PODIUM_DISPATCHER=false leaves delivery to separate `podium worker` processes).
+# it exits (PODIUM_DISPATCHER=false leaves delivery to separate `podium worker` processes);
+# then the metrics directory goes.
 when_ready = start_dispatcher if _settings["PODIUM_DISPATCHER"] else no_dispatcher
-on_exit = stop_dispatcher
+on_exit = _stop

@@ -5,6 +5,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
@@ -48,6 +49,8 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
 
     CHECKPOINT_EVERY = 100
     RESTART_PAGES = 1000  # SQLite's own checkpoint threshold
+    # Told how many seconds each write waited in the queue, when set (the metrics set it).
+    on_queue_wait = None
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
@@ -129,6 +132,7 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
         # Re-entrant per thread: a transaction that has to connect first queues only once.
         depth = getattr(self._holding, "depth", 0)
         if depth == 0:
+            started = time.perf_counter()
             self._threads.acquire()
             try:
                 if self._file_pid != os.getpid():  # a lock file inherited across fork is shared
@@ -139,6 +143,8 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
             except BaseException:
                 self._threads.release()
                 raise
+            if self.on_queue_wait is not None:
+                self.on_queue_wait(time.perf_counter() - started)
         self._holding.depth = depth + 1
 
     def _leave_queue(self) -> bool:
