@@ -4,10 +4,12 @@ from flask import Blueprint
 
 from registry.api.exchange import exchange
 from registry.schemas.artifacts import ServerInfoOut
+from registry.services.artifacts import multipart_supported
 
 bp = Blueprint("server_info", __name__)
 
-# No multipart or presigned transfers: the client then streams every file through the proxy.
+# No presigned downloads: the client streams every file through the proxy. Multipart uploads
+# (through the proxy too) when the store has them; the client uses them for large files.
 SERVER_INFO = {
     "store_type": "SqlStore",
     "workspaces_enabled": False,
@@ -20,4 +22,4 @@ SERVER_INFO = {
 @bp.get("/server-info")
 @exchange(None, ServerInfoOut())
 def server_info():
-    return SERVER_INFO
+    return {**SERVER_INFO, "multipart_uploads_enabled": multipart_supported()}
