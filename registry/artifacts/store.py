@@ -14,6 +14,7 @@ Another backend (Azure Blob, GCS, ...) is one module with a class that has these
 line in `open_store` that maps its URI scheme to it.
 """
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -112,6 +113,35 @@ def open_store(settings: dict) -> ArtifactStore:
         f"PODIUM_ARTIFACTS_DESTINATION={destination!r}: '{scheme}://' is not a store Podium "
         "has; use a directory or s3://bucket/prefix"
     )
+
+
+def check_store(settings: dict, say=print) -> bool:
+    """`podium db check`'s report on the artifact store: True if it is reachable and writable."""
+    destination = settings["PODIUM_ARTIFACTS_DESTINATION"]
+    if "://" not in destination and not os.path.exists(destination):
+        # Changing nothing: the directory is made at the first start, if its parent allows.
+        parent = os.path.dirname(os.path.abspath(destination))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        writable = os.access(parent, os.W_OK | os.X_OK)
+        say(
+            f"artifacts:      directory {os.path.abspath(destination)}: not made yet; "
+            + ("the first start makes it" if writable else f"{parent} is not writable")
+        )
+        return writable
+    try:
+        store = open_store(settings)
+    except StoreConfigError as error:
+        say(f"artifacts:      {error}")
+        return False
+    try:
+        store.check()
+    except (OSError, PodiumError) as error:
+        reason = getattr(error, "message", None) or getattr(error, "strerror", None) or error
+        say(f"artifacts:      {store.description}: not writable: {reason}")
+        return False
+    say(f"artifacts:      {store.description}: reachable and writable")
+    return True
 
 
 def init_app(app: Flask) -> None:
