@@ -6,12 +6,12 @@ the same way, so a multi-gigabyte artifact passes through in constant memory.
 
 A multipart upload's parts are PUT to the URLs `mpu/create` hands out, which lead back here
 (the client sends them to whatever URL it is given, as it would to S3's presigned URLs): every
-host takes any part, and clients need no route to the object store. The URL carries the upload
-id, which is as hard to guess as a presigned URL's signature.
+host takes any part, and clients need no route to the object store. The URL carries a token
+sealed with Podium's secret key (registry.store.secrets), naming the upload and the path it
+writes: it works like a presigned URL's signature, for that upload and that path only.
 """
 
-import base64
-import binascii
+import json
 import mimetypes
 import posixpath
 
@@ -22,6 +22,7 @@ from registry.api.exchange import exchange
 from registry.errors import BadRequest, InvalidParameter, ResourceDoesNotExist
 from registry.schemas import artifacts as s
 from registry.services import artifacts
+from registry.store import secrets
 
 bp = Blueprint("artifacts", __name__)
 
@@ -104,7 +105,7 @@ def create_multipart_upload(req, path):
     """Start a multipart upload of the client's file into the directory `path`."""
     target = artifacts.multipart_target(directory=path, file_name=req["path"])
     upload_id = artifacts.create_multipart_upload(path=target, num_parts=req["num_parts"])
-    token = base64.urlsafe_b64encode(upload_id.encode()).decode().rstrip("=")
+    token = secrets.encrypt(json.dumps([upload_id, target]))
     return {
         "upload_id": upload_id,
         "credentials": [
@@ -124,9 +125,11 @@ def create_multipart_upload(req, path):
 def upload_part(token, part, path):
     """Store one part of a multipart upload (the URL comes from mpu/create); ETag in a header."""
     try:
-        upload_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        upload_id, sealed_path = json.loads(secrets.decrypt(token))
+    except (secrets.SecretKeyError, ValueError, TypeError):
         raise ResourceDoesNotExist("Multipart upload not found.") from None
+    if sealed_path != path:
+        raise ResourceDoesNotExist("Multipart upload not found.")
     if not part.isdecimal() or len(part) > 5:
         raise InvalidParameter(f"Invalid part number '{part[:10]}'.")
     etag = artifacts.upload_part(

@@ -100,7 +100,9 @@ def multipart_target(*, directory: str, file_name: str) -> str:
     """The artifact path a multipart upload writes: the client's file name in `directory`."""
     # The client sends its local path; only its last segment names the artifact (either
     # separator: the client may run on Windows).
-    name = file_name.replace("\\", "/").rstrip("/").rpartition("/")[2]
+    name = file_name.replace("\\", "/").rpartition("/")[2]
+    if not name:
+        raise InvalidParameter(f"Invalid file name '{file_name[:200]}': it names no file.")
     return artifact_path(f"{directory.rstrip('/')}/{name}" if directory else name)
 
 
