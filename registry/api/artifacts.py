@@ -26,7 +26,7 @@ from registry.store import secrets
 
 bp = Blueprint("artifacts", __name__)
 
-CHUNK_SIZE = 1024 * 1024
+CHUNK_SIZE = 64 * 1024
 # Served as attachments, and never as a type a browser would run in this origin.
 _ACTIVE_TYPES = ("text/html", "image/svg+xml", "text/javascript", "application/xhtml+xml")
 

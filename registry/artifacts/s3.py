@@ -132,6 +132,10 @@ class S3ArtifactStore:
             max_pool_connections=32,
             # A custom endpoint (MinIO, a loopback test server) seldom has a DNS name per bucket.
             s3={"addressing_style": "path" if self.endpoint else "auto"},
+            # botocore's default CRC32 on every upload reads each part once more and is refused
+            # by several S3-compatible stores; S3 checks what it needs (SigV4, Content-MD5).
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         )
         verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "").lower() not in ("1", "true", "yes")
         session = boto3.session.Session()
