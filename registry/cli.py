@@ -135,8 +135,8 @@ def run_db_command(command: str) -> int:
 
     settings = checked_settings()
     if command == "check":
-        database_ready = check_database(settings, ALL_TABLES)
-        return 0 if check_store(settings) and database_ready else 1
+        store_ready = check_store(settings)  # first: the database's report ends with its rows
+        return 0 if check_database(settings, ALL_TABLES) and store_ready else 1
     before, after = prepare_database(settings)
     print(f"schema version {after}" + (f" (was {before})" if before != after else ": up to date"))
     return 0

@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
+from registry.artifacts.interface import Entry, Staged, StoredFile
 from registry.artifacts.paths import STAGING, reject, shown
-from registry.artifacts.store import Entry, Staged, StoredFile
 from registry.errors import InvalidParameter, ResourceConflict, ResourceDoesNotExist, StorageFull
 
 # What the file system says about a name the client chose: the client's to fix (400).

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from io import RawIOBase
 from urllib.parse import urlsplit
 
+from registry.artifacts.interface import Entry, Staged, StoreConfigError, StoredFile
 from registry.artifacts.paths import reject, shown
-from registry.artifacts.store import Entry, Staged, StoreConfigError, StoredFile
 from registry.errors import (
     InvalidParameter,
     ResourceConflict,

@@ -3,7 +3,7 @@ of the server-info probe."""
 
 from marshmallow import EXCLUDE, Schema, fields, post_dump
 
-from registry.artifacts.store import MAX_PARTS
+from registry.artifacts.interface import MAX_PARTS
 from registry.schemas.base import RequestSchema, ResponseSchema
 from registry.schemas.fields import Items, MaxResults, Text
 from registry.schemas.registry import IDENTIFIER, URL

@@ -9,7 +9,8 @@ first failure becomes a StartupError naming the setting and the fix.
 from peewee import ImproperlyConfigured, OperationalError
 
 from registry import store
-from registry.artifacts.store import StoreConfigError, open_store
+from registry.artifacts.interface import StoreConfigError
+from registry.artifacts.store import open_store
 from registry.config import SettingError, load_settings
 from registry.errors import PodiumError
 from registry.store.check import redacted

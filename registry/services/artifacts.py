@@ -5,16 +5,16 @@ from collections.abc import Iterable
 
 from peewee import fn
 
-from registry.artifacts.paths import artifact_path
-from registry.artifacts.store import (
+from registry.artifacts.interface import (
     MAX_PARTS,
     ArtifactStore,
     Entry,
     MultipartUnsupported,
     Staged,
     StoredFile,
-    current_store,
 )
+from registry.artifacts.paths import artifact_path
+from registry.artifacts.store import current_store
 from registry.errors import InvalidParameter
 from registry.store.db import db
 from registry.store.failures import retry_conflicts
