@@ -213,6 +213,8 @@ class S3ArtifactStore:
 
     def publish(self, staged: Staged) -> None:
         upload: _Upload = staged.handle
+        if upload.published:  # its record is being written again (a retried transaction)
+            return
         with self._errors(staged.path):
             if upload.upload_id is None:
                 self.client.put_object(Bucket=self.bucket, Key=upload.key, Body=upload.data)
