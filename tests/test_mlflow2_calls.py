@@ -226,3 +226,34 @@ def test_the_mlflow_3_client_logs_inputs_and_reads_them_back(mlflow_client, tmp_
     assert [(t.key, t.value) for t in used.tags] == [("mlflow.data.context", "train")]
     found = mlflow_client.search_runs(["0"], filter_string="datasets.context = 'train'")
     assert run.info.run_id in [r.info.run_id for r in found]
+
+
+def test_schema_step_3_gives_a_version_2_database_the_input_tables(database_url):
+    """A database as the release before kept it (schema version 2, no input tables) gets them
+    from step 3, keeps its rows, and then takes inputs."""
+    from registry.store import migrations
+    from registry.store.db import db, open_database
+    from registry.store.migrations import SchemaVersion
+    from registry.store.tables import ALL_TABLES, SEEDS
+    from registry.store.tables.tracking import INPUT_TABLES, Experiment, Run, RunInput
+
+    db.initialize(open_database(database_url))
+    try:
+        older = [model for model in ALL_TABLES if model not in INPUT_TABLES]
+        with db.connection_context(), db.atomic():
+            db.create_tables([*older, SchemaVersion])
+            for seed in SEEDS:
+                seed()
+            for step in migrations.MIGRATIONS[:2]:
+                SchemaVersion.create(version=step.version, description=step.description)
+            Run.create(run_id="a" * 32, experiment=0, artifact_uri="mlflow-artifacts:/0/a")
+        latest = migrations.LATEST_VERSION
+        assert migrations.upgrade(ALL_TABLES, SEEDS) == (2, latest)
+        with db.connection_context():
+            assert {m._meta.table_name for m in INPUT_TABLES} <= set(db.get_tables())
+            assert [r.run_id for r in Run.select()] == ["a" * 32]
+            assert Experiment.select().count() == 1
+            assert RunInput.select().count() == 0
+        assert migrations.upgrade(ALL_TABLES, SEEDS) == (latest, latest)  # once only
+    finally:
+        db.close()
