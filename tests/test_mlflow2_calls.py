@@ -74,6 +74,7 @@ def test_the_history_stays_within_a_tags_limit_dropping_the_oldest(client):
         ({"run_id": "RUN"}, 400, "Missing value for required parameter 'model_json'"),
         ({"run_id": "RUN", "model_json": "not json"}, 400, "is not a valid JSON"),
         ({"run_id": "RUN", "model_json": "[1]"}, 400, "expected a JSON object"),
+        ({"run_id": "RUN", "model_json": "[" * 50_000}, 400, "is not a valid JSON"),
         ({"run_id": "RUN", "model_json": '{"run_id": "x"}'}, 400, "missing mandatory fields"),
         ({"run_id": "0" * 32, "model_json": "MODEL"}, 404, "not found"),
     ],

@@ -75,7 +75,7 @@ def log_model(*, run_id: str, model_json: str) -> None:
     """
     try:
         model = json.loads(model_json)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameter(
             f"Malformed model info. \n {model_json[:200]} \n is not a valid JSON."
         ) from None
@@ -101,7 +101,7 @@ def log_model(*, run_id: str, model_json: str) -> None:
         tag = RunTag.get_or_none((RunTag.run == run) & (RunTag.key == LOGGED_MODELS_TAG))
         try:
             history = json.loads(tag.value) if tag else []
-        except ValueError:
+        except (ValueError, RecursionError):
             history = []  # set by hand to something else: start over
         history = [*history, entry] if isinstance(history, list) else [entry]
         value = json.dumps(history)
