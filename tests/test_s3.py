@@ -294,3 +294,19 @@ def test_serve_refuses_to_start_on_a_store_it_cannot_use(s3, tmp_path):
     refused = _podium("serve", "--port", "1", env=env, cwd=tmp_path)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "pip install 'podium-registry[s3]'" in refused.stderr
+
+
+def test_listing_and_deleting_page_through_more_than_a_thousand_objects(s3, hosted):
+    directory = "11/many/artifacts/shards"
+    for i in range(1105):  # past S3's 1,000 keys per listing page and per DeleteObjects call
+        key = f"{hosted.prefix}{directory}/part-{i:05d}"
+        s3.client.put_object(Bucket=hosted.bucket, Key=key, Body=b"x" * (i % 7))
+    s3.client.put_object(Bucket=hosted.bucket, Key=f"{hosted.prefix}{directory}/sub/leaf", Body=b"")
+    listed = requests.get(hosted.url + ARTIFACTS, params={"path": directory}).json()["files"]
+    assert len(listed) == 1106
+    assert listed[0] == {"path": "part-00000", "is_dir": False, "file_size": 0}
+    assert listed[-1] == {"path": "sub", "is_dir": True}
+    assert {entry["file_size"] for entry in listed if not entry["is_dir"]} == set(range(7))
+
+    assert requests.delete(f"{hosted.url}{ARTIFACTS}/11/many").status_code == 200
+    assert [key for key in _objects(s3, hosted) if key.startswith("11/")] == []
