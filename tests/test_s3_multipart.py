@@ -162,3 +162,22 @@ def test_a_part_url_for_another_path_or_upload_is_refused(hosted):
     token = url.split("/parts/")[1].split("/")[0]
     assert requests.put(url.replace(token, "bm9wZQ"), data=b"x").status_code == 404
     assert requests.put(url.replace("/1/7/", "/0/7/"), data=b"x").status_code == 400
+
+
+def test_the_local_store_removes_the_parts_of_abandoned_uploads(hosted, s3):
+    if hosted.kind != "local":
+        pytest.skip("S3 users give the bucket a lifecycle rule for abandoned uploads")
+    from registry.artifacts.local import ABANDONED_AFTER_SECONDS
+
+    old = _create(hosted, "8/r/artifacts", "old.bin", 1)
+    assert requests.put(old["credentials"][0]["url"], data=b"part").status_code == 200
+    directory = hosted.workdir / "artifacts/.podium-staging/multipart" / old["upload_id"]
+    idle = os.stat(directory).st_mtime - ABANDONED_AFTER_SECONDS - 60
+    os.utime(directory, (idle, idle))
+    recent = _create(hosted, "8/r/artifacts", "new.bin", 1)  # starting one sweeps the idle
+    assert not directory.exists()
+    body = {"path": "old.bin", "upload_id": old["upload_id"], "parts": [{"part_number": 1}]}
+    answer = requests.post(f"{hosted.url}{MPU}/complete/8/r/artifacts", json=body)
+    assert answer.status_code == 404
+    abort = {"path": "new.bin", "upload_id": recent["upload_id"]}
+    assert requests.post(f"{hosted.url}{MPU}/abort/8/r/artifacts", json=abort).status_code == 200

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
@@ -27,6 +28,9 @@ _BAD_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ, errno.ENOTDI
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _MULTIPART = "multipart"  # below the staging directory: one directory per multipart upload
+# A multipart upload that has taken no part for this long is abandoned: its parts are removed
+# when the next one starts (S3 users get the same from a bucket lifecycle rule).
+ABANDONED_AFTER_SECONDS = 7 * 24 * 3600
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +206,7 @@ class LocalArtifactStore:
         local = self._local(path)
         if os.path.isdir(local):
             reject(path, "it is a directory")
+        self._remove_abandoned_uploads()
         upload_id = secrets.token_hex(16)
         directory = os.path.join(self.root, STAGING, _MULTIPART, upload_id)
         with _writing(path):
@@ -209,6 +214,19 @@ class LocalArtifactStore:
             with open(os.path.join(directory, "target"), "w", encoding="utf-8") as target:
                 target.write(path)
         return upload_id
+
+    def _remove_abandoned_uploads(self) -> None:
+        uploads = os.path.join(self.root, STAGING, _MULTIPART)
+        cutoff = time.time() - ABANDONED_AFTER_SECONDS
+        try:
+            found = [entry for entry in os.scandir(uploads) if entry.is_dir()]
+        except FileNotFoundError:
+            return
+        for entry in found:
+            # A directory's time changes with every part renamed into it: idle, not just old.
+            if _UPLOAD_ID.fullmatch(entry.name) and entry.stat().st_mtime < cutoff:
+                log.info("removing the parts of abandoned multipart upload %s", entry.name)
+                shutil.rmtree(entry.path, ignore_errors=True)
 
     def put_part(self, path: str, upload_id: str, number: int, chunks: Iterable[bytes]) -> str:
         directory = self._upload_dir(path, upload_id)
