@@ -1,5 +1,6 @@
-"""A 200 MB artifact into S3 through MLflow's multipart upload, and back out, while the web
-worker's resident memory is sampled from /proc: it must stay under 100 MB throughout.
+"""A 200 MB artifact into S3 through MLflow's multipart upload, back out, and again as one
+plain PUT, while the web worker's resident memory is sampled from /proc: it must stay under
+100 MB throughout.
 
 One gunicorn worker takes every part (the client sends several at once, on the worker's
 threads), so what it holds per part, times the parts in flight, is what this measures.
@@ -111,10 +112,29 @@ def test_a_200_mb_multipart_upload_keeps_the_worker_under_100_mb(server, tmp_pat
     download_peak = sampler.stop()
     assert received.hexdigest() == digest.hexdigest()
 
+    # A plain PUT of 200 MB (no Content-Length: generated as sent) streams into S3 part by part.
+    sampler = Sampler(worker)
+    sampler.start()
+    sent = hashlib.sha256()
+
+    def body():
+        for i in range(SIZE // MiB):
+            chunk = (i + 7).to_bytes(4, "big") + block[4:]
+            sent.update(chunk)
+            yield chunk
+
+    put = requests.put(url + "plain.bin", data=body(), timeout=300)
+    put_peak = sampler.stop()
+    assert put.status_code == 200, put.text
+    stored = s3.client.get_object(Bucket=bucket, Key=key.replace("weights.bin", "plain.bin"))
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == sent.hexdigest()
+    assert s3.pending_uploads(bucket) == []
+
     print(
         f"\nworker RSS: {baseline / 1024:.0f} MB before, peak {upload_peak / 1024:.0f} MB "
         f"during the 200 MB multipart upload ({upload_seconds:.1f} s), peak "
-        f"{download_peak / 1024:.0f} MB during the download"
+        f"{download_peak / 1024:.0f} MB during the download, peak {put_peak / 1024:.0f} MB "
+        "during a plain 200 MB PUT"
     )
-    assert upload_peak < LIMIT_KB, (baseline, upload_peak)
-    assert download_peak < LIMIT_KB, (baseline, download_peak)
+    for peak in (upload_peak, download_peak, put_peak):
+        assert peak < LIMIT_KB, (baseline, upload_peak, download_peak, put_peak)

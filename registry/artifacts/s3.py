@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import RawIOBase
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from registry.artifacts.interface import Entry, Staged, StoreConfigError, StoredFile
@@ -53,10 +54,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Upload:
-    """A staged upload: the bytes of a small one, or the multipart upload holding a large one."""
+    """A staged upload: a small one's bytes in a spool file, or the multipart upload holding a
+    large one."""
 
     key: str
-    data: bytes | None = None
+    spool: BinaryIO | None = None
     upload_id: str | None = None
     parts: list[dict] = field(default_factory=list)
     published: bool = False
@@ -175,41 +177,45 @@ class S3ArtifactStore:
         return True
 
     def stage(self, path: str, chunks: Iterable[bytes]) -> Staged:
-        upload = _Upload(self._key(path))
-        digest, size, pending, pending_size = hashlib.sha256(), 0, [], 0
+        # Each part is gathered in a temporary file, not in memory: a part held as one bytes
+        # object, with its copies, costs several times its size in a worker's resident memory.
+        upload = _Upload(self._key(path), spool=tempfile.TemporaryFile(prefix="podium-upload-"))
+        digest, size = hashlib.sha256(), 0
         with self._errors(path):
-            self._refuse_clashes(path)
             try:
+                self._refuse_clashes(path)
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
-                    pending.append(chunk)
-                    pending_size += len(chunk)
-                    if pending_size >= self.part_size:
-                        self._send_part(upload, b"".join(pending))
-                        pending, pending_size = [], 0
-                if upload.upload_id is None:
-                    upload.data = b"".join(pending)
-                elif pending:
-                    self._send_part(upload, b"".join(pending))
+                    upload.spool.write(chunk)
+                    if upload.spool.tell() >= self.part_size:
+                        self._send_part(upload)
+                if upload.upload_id is not None and upload.spool.tell():
+                    self._send_part(upload)
+                upload.spool.seek(0)
             except BaseException:
                 self._abort(upload)
                 raise
         return Staged(path, upload, size, digest.hexdigest())
 
-    def _send_part(self, upload: _Upload, data: bytes) -> None:
+    def _send_part(self, upload: _Upload) -> None:
+        """Send what the spool holds as the next part, and empty it."""
         if upload.upload_id is None:
             created = self.client.create_multipart_upload(Bucket=self.bucket, Key=upload.key)
             upload.upload_id = created["UploadId"]
-        number = len(upload.parts) + 1
+        number, length = len(upload.parts) + 1, upload.spool.tell()
+        upload.spool.seek(0)
         sent = self.client.upload_part(
             Bucket=self.bucket,
             Key=upload.key,
             UploadId=upload.upload_id,
             PartNumber=number,
-            Body=data,
+            Body=upload.spool,
+            ContentLength=length,
         )
         upload.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+        upload.spool.seek(0)
+        upload.spool.truncate()
 
     def publish(self, staged: Staged) -> None:
         upload: _Upload = staged.handle
@@ -217,7 +223,8 @@ class S3ArtifactStore:
             return
         with self._errors(staged.path):
             if upload.upload_id is None:
-                self.client.put_object(Bucket=self.bucket, Key=upload.key, Body=upload.data)
+                upload.spool.seek(0)  # from the start, also when a transaction is retried
+                self.client.put_object(Bucket=self.bucket, Key=upload.key, Body=upload.spool)
             else:
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket,
@@ -225,15 +232,18 @@ class S3ArtifactStore:
                     UploadId=upload.upload_id,
                     MultipartUpload={"Parts": upload.parts},
                 )
-            upload.published, upload.data = True, None
+            upload.published = True
 
     def discard(self, staged: Staged) -> None:
         upload: _Upload = staged.handle
-        upload.data = None
         if not upload.published:
             self._abort(upload)
+        elif upload.spool is not None:
+            upload.spool.close()
 
     def _abort(self, upload: _Upload) -> None:
+        if upload.spool is not None:
+            upload.spool.close()
         if upload.upload_id is None:
             return
         try:
