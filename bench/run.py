@@ -3,16 +3,19 @@
 
     python bench/run.py                      # everything, printed as Markdown
     python bench/run.py --update-readme      # ... and written into README.md's Performance part
-    python bench/run.py --only point         # point: wrk per operation; scale; webhooks
+    python bench/run.py --only point         # point: wrk per operation; scale; webhooks; auth
 
 Point operations: the same wrk scenario (bench/lua/) against `podium serve` and against
 bench/floor_app.py (Flask + peewee/SQLite doing one row per request) under gunicorn with the
 same worker count. Scale: search latency with 1k, 10k and 100k versions (seeded straight into
 the database) and a worker's resident memory. Webhooks: commit-to-receiver latency and
-deliveries per second to a fast receiver on loopback. Needs `wrk` (apt-get install wrk).
+deliveries per second to a fast receiver on loopback. Auth: get_version and create_version
+with PODIUM_AUTH=basic (a signed-in user, password verified once per process) against the same
+server with it off. Needs `wrk` (apt-get install wrk).
 """
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -159,14 +162,43 @@ def wrk(base: str, scenario: str, seconds: int, connections: int, env: dict) -> 
     return {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
 
 
-def seed_over_http(base: str, versions: int) -> str:
+def seed_over_http(base: str, versions: int, auth_header: str = "") -> str:
     """bench/setup.py: experiment, run, model 'bench' with `versions` versions; the run id."""
     return subprocess.run(
         [sys.executable, str(BENCH / "setup.py"), base, str(versions)],
+        env={**os.environ, "AUTH_HEADER": auth_header},
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+AUTH_SCENARIOS = ["get_version", "create_version"]
+
+
+def auth_cost(work: Path, *, workers: int, seconds: int, connections: int) -> list:
+    """AUTH_SCENARIOS with PODIUM_AUTH=basic and with it off, on the same workload."""
+    user, password = "bench", "bench-password"
+    header = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    basic = {
+        "PODIUM_AUTH": "basic",
+        "PODIUM_ADMIN_USERNAME": user,
+        "PODIUM_ADMIN_PASSWORD": password,
+    }
+    rows = {}
+    for label, env, auth_header in (("none", {}, ""), ("basic", basic, header)):
+        with podium(work, workers, f"auth-{label}", env) as (base, _process):
+            scenario_env = {
+                "N_VERSIONS": "200",
+                "TAG": f"auth-{label}-{os.getpid()}",
+                "RUN_ID": seed_over_http(base, 200, auth_header),
+                "AUTH_HEADER": auth_header,
+            }
+            for scenario in AUTH_SCENARIOS:
+                rows.setdefault(scenario, {})[label] = wrk(
+                    base, scenario, seconds, connections, scenario_env
+                )
+    return [(scenario, r["basic"], r["none"]) for scenario, r in rows.items()]
 
 
 def point_operations(
@@ -367,7 +399,7 @@ def cpu_name() -> str:
     return f"{match.group(1).strip()}, {platform.machine()}" if match else platform.machine()
 
 
-def render(point, scale, hooks, args) -> str:
+def render(point, scale, hooks, args, auth=()) -> str:
     """The results as the Markdown the README carries."""
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores "
@@ -414,6 +446,18 @@ def render(point, scale, hooks, args) -> str:
             f"deliveries/s draining a burst of {hooks['delivered']:,}.",
             "",
         ]
+    if auth:
+        lines += [
+            "| with PODIUM_AUTH=basic | req/s | p50 ms | errors | PODIUM_AUTH=none req/s | ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for scenario, signed_in, open_ in auth:
+            lines.append(
+                f"| {scenario} | {signed_in['rps']:,.0f} | {signed_in['p50_ms']:.1f} | "
+                f"{int(signed_in.get('errors', 0))} | {open_['rps']:,.0f} | "
+                f"{_ratio(signed_in, open_)} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -433,7 +477,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--only", choices=["point", "scale", "webhooks"], action="append")
+    parser.add_argument("--only", choices=["point", "scale", "webhooks", "auth"], action="append")
     parser.add_argument(
         "--scenario", choices=SCENARIOS, action="append", help="point scenarios to run (all)"
     )
@@ -443,7 +487,7 @@ def main() -> None:
         parser.error("--update-readme writes the whole table: run every part")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
-    parts = set(args.only or ["point", "scale", "webhooks"])
+    parts = set(args.only or ["point", "scale", "webhooks", "auth"])
     options = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections}
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
         work = Path(tmp)
@@ -451,7 +495,8 @@ def main() -> None:
         point = point_operations(work, **options, scenarios=scenarios) if "point" in parts else []
         scale = search_scale(work, **options) if "scale" in parts else []
         hooks = webhooks(work, workers=args.workers) if "webhooks" in parts else {}
-    table = render(point, scale, hooks, args)
+        auth = auth_cost(work, **options) if "auth" in parts else []
+    table = render(point, scale, hooks, args, auth)
     print(table)
     if args.update_readme:
         update_readme(table)

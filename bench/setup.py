@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Seed a MLflow-REST-compatible server with the data the wrk scenarios expect.
 
-usage: setup.py BASE_URL [N_VERSIONS]
+usage: setup.py BASE_URL [N_VERSIONS]     (AUTH_HEADER, if set, is sent as Authorization)
 Creates experiment 'bench', one run, registered model 'bench' with N versions.
 Prints the run id (the wrk scripts read it from the RUN_ID environment variable).
 Uses only the standard library so it runs against any server.
 """
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -22,7 +23,8 @@ def call(method, path, body=None):
         base + "/api/2.0/mlflow/" + path,
         data=data,
         method=method,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": os.environ["AUTH_HEADER"]} if os.environ.get("AUTH_HEADER") else {}),
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"{}")

@@ -8,7 +8,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Imported here, not at module level, so `import registry.x` never drags in every route
     # (and hooks, which the services import, can import registry modules freely).
     import hooks
-    from registry import store
+    from registry import auth, store
     from registry.api import (
         artifacts,
         errors,
@@ -17,7 +17,9 @@ def create_app(config: dict | None = None) -> Flask:
         podium,
         server_info,
         slow_clients,
+        tokens,
         tracking,
+        users,
         webhooks,
     )
     from registry.api import registry as registry_api
@@ -35,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     slow_clients.init_app(app)
     hooks.init_app(app)
     artifact_store.init_app(app)
+    auth.init_app(app)
 
     app.register_blueprint(health.bp)
     # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
@@ -47,7 +50,14 @@ def create_app(config: dict | None = None) -> Flask:
     ):
         app.register_blueprint(area.bp, url_prefix="/api" + prefix)
         app.register_blueprint(area.bp, url_prefix="/ajax-api" + prefix, name=area.bp.name + "_ui")
+    app.register_blueprint(users.bp, url_prefix="/api")
+    app.register_blueprint(users.bp, url_prefix="/ajax-api", name="users_ui")
+    app.register_blueprint(tokens.bp, url_prefix="/api/2.0/podium")
     app.register_blueprint(webhooks.bp, url_prefix="/api/2.0/mlflow/webhooks")
     app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
     app.register_blueprint(webhooks.podium_bp, url_prefix="/api/2.0/podium")
+    if app.config["PODIUM_UI"]:
+        from registry import ui
+
+        ui.init_app(app)
     return app

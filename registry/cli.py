@@ -1,5 +1,5 @@
 """The `podium` command: serve, deliver webhooks, migrate and check the database, export, import,
-and the keys that encrypt webhook secrets."""
+user accounts, and the keys that encrypt webhook secrets."""
 
 import argparse
 import logging
@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("directory", type=Path, help="a new or empty directory")
     load = commands.add_parser("import", help="load an export into an empty database")
     load.add_argument("directory", type=Path, help="a directory written by `podium export`")
+    accounts = commands.add_parser("users", help="user accounts, for PODIUM_AUTH=basic")
+    accounts_commands = accounts.add_subparsers(dest="users_command", required=True)
+    create = accounts_commands.add_parser(
+        "create", help="create a user; the password is prompted for, or read from stdin"
+    )
+    create.add_argument("username")
+    create.add_argument("--admin", action="store_true", help="make the user an admin")
     keys = commands.add_parser("secrets", help="the keys that encrypt webhook secrets at rest")
     keys_commands = keys.add_subparsers(dest="secrets_command", required=True)
     keys_commands.add_parser("new-key", help="print a new random key for PODIUM_SECRET_KEY")
@@ -92,8 +99,34 @@ def _run(args) -> int:
         return run_db_command(args.db_command)
     elif args.command == "secrets":
         return run_secrets_command(args.secrets_command)
+    elif args.command == "users":
+        return run_users_command(args.username, admin=args.admin)
     else:
         return run_transfer(args.command, args.directory)
+    return 0
+
+
+def run_users_command(username: str, *, admin: bool) -> int:
+    """`podium users create [--admin] NAME`: offline, straight into the database."""
+    import getpass
+
+    from registry.errors import PodiumError
+    from registry.services import users
+    from registry.store.db import db
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {username}: ")
+        if getpass.getpass("again: ") != password:
+            raise StartupError("the two passwords differ; nothing was created")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    prepare_database(checked_settings())
+    try:
+        with db.connection_context():
+            users.create_user(username=username, password=password, is_admin=admin)
+    except PodiumError as error:
+        raise StartupError(error.message) from None
+    print(f"created {'the admin' if admin else 'the user'} {username}")
     return 0
 
 

@@ -24,6 +24,18 @@ def _worker_class(value: str) -> str:
     return value
 
 
+def _auth_mode(value: str) -> str:
+    if value not in ("none", "basic"):
+        raise ValueError("expected none or basic")
+    return value
+
+
+def _permission(value: str) -> str:
+    if value not in ("NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"):
+        raise ValueError("expected NO_PERMISSIONS, READ, USE, EDIT or MANAGE")
+    return value
+
+
 class SettingError(ValueError):
     """A PODIUM_* variable whose value cannot be used; the message names it and says why."""
 
@@ -115,6 +127,23 @@ SETTINGS = {
         int,
         "seconds the previous secret keeps signing after a rotation",
     ),
+    "AUTH": (
+        "",
+        _auth_mode,
+        "basic: users, passwords and tokens; none: every route open. Unset: none when bound to "
+        "a loopback address, and the server refuses to start on any other",
+    ),
+    "ADMIN_USERNAME": ("", str, "the first admin, created on start when no admin exists"),
+    "ADMIN_PASSWORD": ("", str, "that admin's password (from a secret, never an image)"),
+    "DEFAULT_PERMISSION": (
+        "READ",
+        _permission,
+        "what a signed-in user may do on a model or experiment nobody granted them anything "
+        "on; NO_PERMISSIONS makes the registry private by default",
+    ),
+    "LOGIN_ATTEMPTS": (10, int, "failed sign-ins per user name and address before 429"),
+    "LOGIN_WINDOW": (300, int, "seconds over which failed sign-ins are counted"),
+    "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
     "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),

@@ -87,3 +87,28 @@ class StorageFull(PodiumError):
 
     error_code = "RESOURCE_EXHAUSTED"
     http_status = 507  # Insufficient Storage (RFC 4918)
+
+
+class Unauthenticated(PodiumError):
+    """No credentials, or credentials that match no user or token: answered with a challenge."""
+
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class PermissionDenied(PodiumError):
+    """The caller is known but may not do this."""
+
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+
+
+class TooManyAttempts(PodiumError):
+    """Too many failed sign-ins for one user name from one address: wait `retry_after` seconds."""
+
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -67,3 +67,19 @@ def test_update_readme_refuses_a_partial_run():
         check=False,
     )
     assert result.returncode == 2 and "whole table" in result.stderr
+
+
+def test_auth_part_signs_every_request_in():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "auth", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stdout)
+    for name in ("get_version", "create_version"):
+        signed_in_rps, _p50, errors, open_rps, _ratio = rows[name]
+        assert errors == "0", f"{name}: wrk saw errors or non-2xx answers (a 401 is one)"
+        assert float(signed_in_rps.replace(",", "")) > 0 and float(open_rps.replace(",", "")) > 0

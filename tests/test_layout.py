@@ -16,7 +16,9 @@ FLOORS = {
     "hooks": 3,
     "registry.schemas": 4,
     "registry.services": 4,
+    "registry.auth": 4.5,  # the request's caller and the routes' rules, over the services
     "registry.api": 5,
+    "registry.ui": 5,
     "registry": 6,  # create_app, which wires the rooms together
     "registry.server": 7,
     "registry.cli": 8,

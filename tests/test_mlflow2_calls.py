@@ -229,9 +229,9 @@ def test_the_mlflow_3_client_logs_inputs_and_reads_them_back(mlflow_client, tmp_
     assert run.info.run_id in [r.info.run_id for r in found]
 
 
-def test_schema_step_3_gives_a_version_2_database_the_input_tables(database_url):
-    """A database as the release before kept it (schema version 2, no input tables) gets them
-    from step 3, keeps its rows, and then takes inputs."""
+def test_schema_step_4_gives_a_version_3_database_the_input_tables(database_url):
+    """A database as the release before kept it (schema version 3, no input tables) gets them
+    from step 4 and keeps its rows."""
     from registry.store import migrations
     from registry.store.db import db, open_database
     from registry.store.migrations import SchemaVersion
@@ -245,11 +245,11 @@ def test_schema_step_3_gives_a_version_2_database_the_input_tables(database_url)
             db.create_tables([*older, SchemaVersion])
             for seed in SEEDS:
                 seed()
-            for step in migrations.MIGRATIONS[:2]:
+            for step in migrations.MIGRATIONS[:3]:
                 SchemaVersion.create(version=step.version, description=step.description)
             Run.create(run_id="a" * 32, experiment=0, artifact_uri="mlflow-artifacts:/0/a")
         latest = migrations.LATEST_VERSION
-        assert migrations.upgrade(ALL_TABLES, SEEDS) == (2, latest)
+        assert migrations.upgrade(ALL_TABLES, SEEDS) == (3, latest)
         with db.connection_context():
             assert {m._meta.table_name for m in INPUT_TABLES} <= set(db.get_tables())
             assert [r.run_id for r in Run.select()] == ["a" * 32]

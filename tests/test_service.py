@@ -208,7 +208,8 @@ def test_gunicorn_wsgi_app_with_the_deploy_config(database_url, tmp_path):
         assert created.json()["registered_model"]["name"] == "via-gunicorn"
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        # A worker still booting when SIGTERM arrives is stopped at the graceful timeout (30 s).
+        server.wait(timeout=60)
 
 
 def test_openapi_documents_every_route(app, client):
@@ -232,6 +233,7 @@ def test_openapi_documents_every_route(app, client):
         op
         for op in documented
         if op[0].startswith(("/api/2.0/mlflow/registered-models", "/api/2.0/mlflow/model-versions"))
+        and "/permissions/" not in op[0]  # the auth API's, beside them
     ]
     assert len(registry_routes) == 22
     create = document["paths"]["/api/2.0/mlflow/model-versions/create"]["post"]

@@ -19,6 +19,7 @@ from flask import Blueprint, jsonify, request, send_file, url_for
 from werkzeug.wsgi import get_input_stream
 
 from registry.api.exchange import exchange
+from registry.auth.rules import PUBLIC, OnArtifact, access
 from registry.errors import BadRequest, InvalidParameter, ResourceDoesNotExist
 from registry.schemas import artifacts as s
 from registry.services import artifacts
@@ -63,6 +64,7 @@ def streamed(view):
 # merge_slashes=False: '//etc/passwd' must reach the path check, not be redirected.
 @bp.put("/artifacts/<path:path>", merge_slashes=False)
 @exchange()
+@access(OnArtifact("EDIT"))
 def upload_artifact(path):
     """Store the request body as the artifact at this path."""
     artifacts.upload_artifact(path=path, chunks=_body_chunks())
@@ -70,6 +72,7 @@ def upload_artifact(path):
 
 @bp.get("/artifacts/<path:path>", merge_slashes=False)
 @streamed
+@access(OnArtifact("READ"))
 def download_artifact(path):
     """The artifact's bytes."""
     stored = artifacts.open_artifact(path=path)
@@ -85,6 +88,7 @@ def download_artifact(path):
 
 @bp.get("/artifacts")
 @exchange(s.ListArtifactsIn(), s.ListArtifactsOut())
+@access(OnArtifact("READ"))
 def list_artifacts(req):
     entries = artifacts.list_artifacts(**req)
     return {} if entries is None else {"files": entries}
@@ -92,6 +96,7 @@ def list_artifacts(req):
 
 @bp.delete("/artifacts/<path:path>", merge_slashes=False)
 @exchange()
+@access(OnArtifact("MANAGE"))
 def delete_artifact(path):
     artifacts.delete_artifact(path=path)
 
@@ -101,6 +106,7 @@ def delete_artifact(path):
 
 @bp.post("/mpu/create/<path:path>", merge_slashes=False)
 @exchange(s.CreateMultipartIn(), s.CreateMultipartOut())
+@access(OnArtifact("EDIT"))
 def create_multipart_upload(req, path):
     """Start a multipart upload of the client's file into the directory `path`."""
     target = artifacts.multipart_target(directory=path, file_name=req["path"])
@@ -122,6 +128,7 @@ def create_multipart_upload(req, path):
 
 
 @bp.put("/mpu/parts/<token>/<part>/<path:path>", merge_slashes=False)
+@access(PUBLIC)  # the sealed token is the credential: the client sends parts without its own
 def upload_part(token, part, path):
     """Store one part of a multipart upload (the URL comes from mpu/create); ETag in a header."""
     try:
@@ -145,6 +152,7 @@ upload_part.request_schema = upload_part.response_schema = None  # raw bytes in,
 
 @bp.post("/mpu/complete/<path:path>", merge_slashes=False)
 @exchange(s.CompleteMultipartIn())
+@access(OnArtifact("EDIT"))
 def complete_multipart_upload(req, path):
     """Join the parts: the artifact appears whole, and is recorded like any upload."""
     target = artifacts.multipart_target(directory=path, file_name=req["path"])
@@ -153,6 +161,7 @@ def complete_multipart_upload(req, path):
 
 @bp.post("/mpu/abort/<path:path>", merge_slashes=False)
 @exchange(s.AbortMultipartIn())
+@access(OnArtifact("EDIT"))
 def abort_multipart_upload(req, path):
     """Forget a multipart upload and its parts."""
     target = artifacts.multipart_target(directory=path, file_name=req["path"])

@@ -12,6 +12,8 @@ from registry.errors import (
     PodiumError,
     RequestTooLarge,
     TemporarilyUnavailable,
+    TooManyAttempts,
+    Unauthenticated,
 )
 from registry.store.failures import DATABASE_ERRORS, database_fault, first_line
 
@@ -21,8 +23,10 @@ log = logging.getLogger(__name__)
 def render(error: PodiumError):
     response = jsonify(error_code=error.error_code, message=error.message)
     response.status_code = error.http_status
-    if isinstance(error, TemporarilyUnavailable):
+    if isinstance(error, TemporarilyUnavailable | TooManyAttempts):
         response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Basic realm="podium"'
     return response
 
 

@@ -8,7 +8,7 @@ requires.
 import functools
 import json
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from marshmallow import Schema, fields
 
 from registry.errors import InvalidParameter
@@ -66,7 +66,11 @@ def request_fields(schema: Schema) -> dict:
 
 
 def caller() -> str:
-    """Who is calling, when the client says (HTTP basic auth user name); else empty."""
+    """Who is acting: the signed-in user; with authentication off, the user name the client
+    sends (unverified, for the record), or empty."""
+    user = g.get("user")
+    if user is not None:
+        return user.username
     auth = request.authorization
     name = (auth.username or "") if auth is not None else ""
     # Recorded in history, so keep it storable: no control characters, bounded length.

@@ -4,6 +4,7 @@ from importlib.metadata import version
 
 from flask import Blueprint, jsonify
 
+from registry.auth.rules import PUBLIC, access
 from registry.store.db import db
 
 bp = Blueprint("health", __name__)
@@ -17,6 +18,7 @@ def without_database(view):
 
 @bp.get("/health")
 @without_database
+@access(PUBLIC)
 def health():
     # Liveness: the process answers. A database outage must not get healthy processes
     # restarted; /ready is the probe that follows the database.
@@ -24,6 +26,7 @@ def health():
 
 
 @bp.get("/ready")
+@access(PUBLIC)
 def ready():
     # An unreachable database raises here and is answered 503 with Retry-After by the one
     # error renderer, within PODIUM_DATABASE_CONNECT_TIMEOUT.
@@ -33,5 +36,6 @@ def ready():
 
 @bp.get("/version")
 @without_database
+@access(PUBLIC)
 def server_version():
     return version("podium-registry"), 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from registry.api.exchange import exchange
+from registry.auth.rules import SIGNED_IN, access
 from registry.schemas.artifacts import ServerInfoOut
 from registry.services.artifacts import multipart_supported
 
@@ -21,5 +22,6 @@ SERVER_INFO = {
 
 @bp.get("/server-info")
 @exchange(None, ServerInfoOut())
+@access(SIGNED_IN)
 def server_info():
     return {**SERVER_INFO, "multipart_uploads_enabled": multipart_supported()}

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, request
 
 from hooks.events import MLFLOW_EVENTS
 from registry.api.exchange import exchange
+from registry.auth.rules import ADMIN, OnDelivery, OnWebhook, access
 from registry.schemas import webhooks as s
 from registry.services import webhooks
 
@@ -15,6 +16,7 @@ podium_bp = Blueprint("podium_webhooks", __name__)  # mounted at /api/2.0/podium
 
 @bp.post("")
 @exchange(s.CreateWebhookIn(), s.WebhookResponse())
+@access(OnWebhook())
 def create_webhook(req):
     webhook, secret = webhooks.create_webhook(**req, settings=current_app.config)
     return {"webhook": webhook, "secret": secret}
@@ -22,6 +24,7 @@ def create_webhook(req):
 
 @bp.get("")
 @exchange(s.PageIn(), s.WebhooksPage())
+@access(ADMIN)
 def list_webhooks(req):
     page = webhooks.list_webhooks(**req)
     if request.user_agent.string.startswith("mlflow-python-client"):
@@ -40,12 +43,14 @@ def _has_mlflow_event(webhook) -> bool:
 
 @bp.get("/<webhook_id>")
 @exchange(response_schema=s.WebhookResponse())
+@access(OnWebhook())
 def get_webhook(webhook_id):
     return {"webhook": webhooks.get_webhook(webhook_id=webhook_id)}
 
 
 @bp.patch("/<webhook_id>")
 @exchange(s.UpdateWebhookIn(), s.WebhookResponse())
+@access(OnWebhook())
 def update_webhook(req, webhook_id):
     webhook = webhooks.update_webhook(webhook_id=webhook_id, settings=current_app.config, **req)
     return {"webhook": webhook}
@@ -53,12 +58,14 @@ def update_webhook(req, webhook_id):
 
 @bp.delete("/<webhook_id>")
 @exchange()
+@access(OnWebhook())
 def delete_webhook(webhook_id):
     webhooks.delete_webhook(webhook_id=webhook_id)
 
 
 @bp.post("/<webhook_id>/test")
 @exchange(s.TestWebhookIn(), s.TestWebhookResponse())
+@access(OnWebhook())
 def test_webhook(req, webhook_id):
     result = webhooks.test_webhook(
         webhook_id=webhook_id, settings=current_app.config, event=req["event"]
@@ -68,6 +75,7 @@ def test_webhook(req, webhook_id):
 
 @podium_bp.post("/webhooks/<webhook_id>/rotate-secret")
 @exchange(s.RotateSecretIn(), s.WebhookResponse())
+@access(OnWebhook())
 def rotate_webhook_secret(req, webhook_id):
     webhook, secret = webhooks.rotate_secret(
         webhook_id=webhook_id, settings=current_app.config, **req
@@ -77,11 +85,13 @@ def rotate_webhook_secret(req, webhook_id):
 
 @podium_bp.get("/webhooks/<webhook_id>/deliveries")
 @exchange(s.PageIn(), s.DeliveriesPage())
+@access(OnWebhook())
 def list_deliveries(req, webhook_id):
     return webhooks.list_deliveries(webhook_id=webhook_id, **req)
 
 
 @podium_bp.post("/deliveries/<delivery_id>/redeliver")
 @exchange(response_schema=s.DeliveryResponse())
+@access(OnDelivery())
 def redeliver(delivery_id):
     return {"delivery": webhooks.redeliver(delivery_id=delivery_id)}

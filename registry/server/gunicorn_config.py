@@ -12,6 +12,7 @@ import os
 
 from registry.config import load_settings
 from registry.server.dispatcher import no_dispatcher, start_dispatcher, stop_dispatcher
+from registry.server.exposure import refuse_unsafe_exposure
 from registry.server.refusals import answer_refusals_in_json
 
 _settings = load_settings()
@@ -89,6 +90,10 @@ proc_name = "podium"
 # runs on one host would share that path, and a read-only home (containers, systemd's
 # ProtectHome) breaks it. Podium is managed with signals through its service manager instead.
 control_socket_disable = True
+
+# Before anything listens: refuse a non-loopback address with PODIUM_AUTH unset, and
+# PODIUM_AUTH=basic with no admin to sign in as (registry/server/exposure.py).
+on_starting = refuse_unsafe_exposure
 
 # The webhook dispatcher, started by the master once the workers are listening and stopped when
 # it exits (PODIUM_DISPATCHER=false leaves delivery to separate `podium worker` processes).

@@ -3,7 +3,9 @@
 from peewee import IntegrityError
 
 from registry.errors import InvalidParameter, ResourceAlreadyExists, ResourceDoesNotExist
-from registry.search import pages, tracking
+from registry.search import pages, permitted, tracking
+from registry.search.permitted import Viewer
+from registry.services import grants
 from registry.services.tracking_lookup import find_experiment, with_experiment_details
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
@@ -22,7 +24,9 @@ VIEW_TYPES = {"ACTIVE_ONLY": (ACTIVE,), "DELETED_ONLY": (DELETED,), "ALL": (ACTI
 
 
 @retry_conflicts
-def create_experiment(*, name: str, artifact_location: str = "", tags: list[dict] = ()) -> int:
+def create_experiment(
+    *, name: str, artifact_location: str = "", tags: list[dict] = (), user: str = ""
+) -> int:
     """Create an experiment; its artifacts default to mlflow-artifacts:/<id> on this server."""
     with db.atomic():
         existing = Experiment.get_or_none(Experiment.name == name)
@@ -39,6 +43,7 @@ def create_experiment(*, name: str, artifact_location: str = "", tags: list[dict
         experiment.save()
         for key, value in {tag["key"]: tag["value"] for tag in tags}.items():
             ExperimentTag.create(experiment=experiment, key=key, value=value)
+        grants.grant_creator(user, "experiment", str(experiment.id))
         return experiment.id
 
 
@@ -64,12 +69,18 @@ def search_experiments(
     filter: str | None = None,
     order_by: list[str] = (),
     page_token: str | None = None,
+    viewer: Viewer | None = None,
 ) -> dict:
-    """One page of experiments matching `filter`, with a token for the next page if any."""
+    """One page of the experiments `viewer` may read matching `filter`, with a next-page token."""
     condition = tracking.where(tracking.EXPERIMENTS, filter)
     ordering = tracking.ordering(tracking.EXPERIMENTS, list(order_by))
     with reading():
         query = Experiment.select().where(Experiment.lifecycle_stage.in_(VIEW_TYPES[view_type]))
+        visible = permitted.visible_experiments(
+            permitted.user_id(viewer), permitted.visibility(viewer)
+        )
+        if visible is not None:
+            query = query.where(visible)
         if condition is not None:
             query = query.where(condition)
         rows, more = pages.fetch_page(

@@ -3,7 +3,8 @@
 import uuid
 
 from registry.errors import InvalidParameter
-from registry.search import pages, tracking
+from registry.search import pages, permitted, tracking
+from registry.search.permitted import Viewer
 from registry.services.names import random_name
 from registry.services.tracking_lookup import (
     find_experiment,
@@ -126,8 +127,9 @@ def search_logged_models(
     max_results: int = 50,
     order_by: list[dict] = (),
     page_token: str | None = None,
+    viewer: Viewer | None = None,
 ) -> dict:
-    """One page of the experiments' logged models matching `filter`."""
+    """One page of the experiments' logged models `viewer` may read matching `filter`."""
     condition = tracking.where(tracking.LOGGED_MODELS, filter)
     clauses = [f"{o['field_name']} {'ASC' if o['ascending'] else 'DESC'}" for o in order_by]
     ordering = tracking.ordering(tracking.LOGGED_MODELS, clauses)
@@ -138,6 +140,11 @@ def search_logged_models(
         )
         if condition is not None:
             query = query.where(condition)
+        visible = permitted.visible_experiments(
+            permitted.user_id(viewer), permitted.visibility(viewer), LoggedModel.experiment
+        )
+        if visible is not None:
+            query = query.where(visible)
         rows, more = pages.fetch_page(
             pages.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )

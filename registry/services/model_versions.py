@@ -1,10 +1,9 @@
 """Model versions: register, read, describe, tag, delete, search, and move between stages."""
 
-import functools
-
 from hooks import events, signals
 from hooks.outbox import publish
-from registry.search import pages
+from registry.search import pages, permitted
+from registry.search.permitted import Viewer
 from registry.search.registry import model_version_ordering, model_version_where
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
@@ -182,13 +181,16 @@ def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
 
 
 @statement
-def _version_page(limit, offset, *, filter, order_by):
+def _version_page(limit, offset, user_id, *, filter, order_by, visibility):
     # Only the versions' own columns: building joined model objects per row costs more than
     # one extra query for the (usually few) models on the page.
     query = ModelVersion.select().join(RegisteredModel)
     where = model_version_where(filter)
     if where is not None:
         query = query.where(where)
+    visible = permitted.visible_models(user_id, visibility)
+    if visible is not None:
+        query = query.where(visible)
     ordering = model_version_ordering(list(order_by))
     return query.order_by(*ordering).limit(limit).offset(offset)
 
@@ -199,9 +201,18 @@ def search_model_versions(
     max_results: int = 10_000,
     order_by: list[str] = (),
     page_token: str | None = None,
+    viewer: Viewer | None = None,
 ) -> dict:
-    """One page of versions matching `filter`, with a token for the next page if there is one."""
-    page = functools.partial(_version_page.rows, filter=filter, order_by=list(order_by))
+    """One page of the versions `viewer` may read matching `filter`, with a next-page token."""
+    shape = {
+        "filter": filter,
+        "order_by": list(order_by),
+        "visibility": permitted.visibility(viewer),
+    }
+
+    def page(limit, offset):
+        return _version_page.rows(limit, offset, permitted.user_id(viewer), **shape)
+
     with reading():
         rows, more = pages.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"model_versions": with_version_details(with_models(rows)), **more}

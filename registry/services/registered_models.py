@@ -1,14 +1,14 @@
 """Registered models: create, read, rename, describe, tag, delete, search."""
 
-import functools
-
 from peewee import IntegrityError
 
 from hooks import events
 from hooks.outbox import publish
 from registry.errors import ResourceAlreadyExists
-from registry.search import pages
+from registry.search import pages, permitted
+from registry.search.permitted import Viewer
 from registry.search.registry import registered_model_ordering, registered_model_where
+from registry.services import grants
 from registry.services.lookup import (
     find_model,
     latest_versions,
@@ -32,6 +32,7 @@ def create_registered_model(
             if model_exists(name):
                 raise _already_exists(name)
             model = create(RegisteredModel, name=name, description=description, user_id=user)
+            grants.grant_creator(user, "registered_model", name)
             for key, value in _unique_tags(tags).items():
                 create(RegisteredModelTag, model=model, key=key, value=value)
             with_model_details([model])
@@ -59,6 +60,7 @@ def rename_registered_model(*, name: str, new_name: str) -> RegisteredModel:
                 model.name = new_name
                 model.last_updated_timestamp = now_ms()
                 save(model, RegisteredModel.name, RegisteredModel.last_updated_timestamp)
+                grants.follow_rename(name, new_name)
                 publish(events.registered_model_renamed(model, name), model)
             return with_model_details([model])[0]
     except IntegrityError:
@@ -83,6 +85,7 @@ def delete_registered_model(*, name: str) -> None:
     with db.atomic():
         model = find_model(name, for_update=True)
         model.delete_instance()
+        grants.drop_grants("registered_model", name)
         publish(events.registered_model_deleted(name), name)
 
 
@@ -113,11 +116,14 @@ def delete_registered_model_tag(*, name: str, key: str) -> None:
 
 
 @statement
-def _model_page(limit, offset, *, filter, order_by):
+def _model_page(limit, offset, user_id, *, filter, order_by, visibility):
     query = RegisteredModel.select()
     where = registered_model_where(filter)
     if where is not None:
         query = query.where(where)
+    visible = permitted.visible_models(user_id, visibility)
+    if visible is not None:
+        query = query.where(visible)
     ordering = registered_model_ordering(list(order_by))
     return query.order_by(*ordering).limit(limit).offset(offset)
 
@@ -128,9 +134,18 @@ def search_registered_models(
     max_results: int = 100,
     order_by: list[str] = (),
     page_token: str | None = None,
+    viewer: Viewer | None = None,
 ) -> dict:
-    """One page of models matching `filter`, with a token for the next page if there is one."""
-    page = functools.partial(_model_page.rows, filter=filter, order_by=list(order_by))
+    """One page of the models `viewer` may read matching `filter`, with a next-page token."""
+    shape = {
+        "filter": filter,
+        "order_by": list(order_by),
+        "visibility": permitted.visibility(viewer),
+    }
+
+    def page(limit, offset):
+        return _model_page.rows(limit, offset, permitted.user_id(viewer), **shape)
+
     with reading():
         rows, more = pages.fetch_page(page, max_results=max_results, page_token=page_token)
         return {"registered_models": with_model_details(rows), **more}

@@ -3,7 +3,8 @@
 import uuid
 
 from registry.errors import InvalidParameter
-from registry.search import pages, tracking
+from registry.search import pages, permitted, tracking
+from registry.search.permitted import Viewer
 from registry.services.experiments import VIEW_TYPES
 from registry.services.names import random_name
 from registry.services.tracking_lookup import (
@@ -127,8 +128,9 @@ def search_runs(
     max_results: int = 1000,
     order_by: list[str] = (),
     page_token: str | None = None,
+    viewer: Viewer | None = None,
 ) -> dict:
-    """One page of the experiments' runs matching `filter`, with a next-page token if any."""
+    """One page of the experiments' runs `viewer` may read matching `filter`, with a token."""
     condition = tracking.where(tracking.RUNS, filter)
     ordering = tracking.ordering(tracking.RUNS, list(order_by))
     with reading():
@@ -138,6 +140,11 @@ def search_runs(
         )
         if condition is not None:
             query = query.where(condition)
+        visible = permitted.visible_experiments(
+            permitted.user_id(viewer), permitted.visibility(viewer), Run.experiment
+        )
+        if visible is not None:
+            query = query.where(visible)
         rows, more = pages.fetch_page(
             pages.sliced(query.order_by(*ordering)), max_results=max_results, page_token=page_token
         )

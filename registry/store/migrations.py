@@ -69,7 +69,8 @@ def _create_input_tables(models: Sequence[type[Model]]) -> None:
 MIGRATIONS = [
     Migration(1, "create the registry, tracking and webhook tables", _create_tables),
     Migration(2, "encrypt webhook secrets at rest", _encrypt_secrets),
-    Migration(3, "keep the datasets and models runs log as inputs", _create_input_tables),
+    Migration(3, "create the user, token, grant and sign-in failure tables", _create_tables),
+    Migration(4, "keep the datasets and models runs log as inputs", _create_input_tables),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
