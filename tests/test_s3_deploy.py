@@ -33,6 +33,7 @@ def test_the_object_storage_recipe_keeps_artifacts_in_the_bucket():
         assert settings["PODIUM_ARTIFACTS_DESTINATION"] == "s3://podium/artifacts"
         assert service["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
         assert "volumes" not in service  # stateless: nothing of Podium's on a volume
+        assert settings["PODIUM_AUTH"] == "basic"
     setup = services["minio-setup"]
     assert "mb --ignore-existing local/podium" in setup["command"][0]
     depends = services["podium"]["depends_on"]
