@@ -181,3 +181,40 @@ def test_the_local_store_removes_the_parts_of_abandoned_uploads(hosted, s3):
     assert answer.status_code == 404
     abort = {"path": "new.bin", "upload_id": recent["upload_id"]}
     assert requests.post(f"{hosted.url}{MPU}/abort/8/r/artifacts", json=abort).status_code == 200
+
+
+def test_behind_authentication_the_parts_need_only_their_sealed_url(tmp_path, monkeypatch):
+    """With PODIUM_AUTH=basic, creating and completing need the caller's credentials; the
+    client sends each part to its URL without them, and the URL's token is enough."""
+    from mlflow import MlflowClient
+
+    admin = ("admin", "a-long-admin-password-for-tests")
+    env = {
+        "PODIUM_AUTH": "basic",
+        "PODIUM_ADMIN_USERNAME": admin[0],
+        "PODIUM_ADMIN_PASSWORD": admin[1],
+    }
+    with fresh_database(tmp_path) as url:
+        server = LiveServer(url, tmp_path, env=env).start()
+        try:
+            refused = requests.post(f"{server.url}{MPU}/create/0/r/artifacts", json={"path": "x"})
+            assert refused.status_code == 401
+            monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", admin[0])
+            monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", admin[1])
+            monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+            monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", str(MiB))
+            monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(5 * MiB))
+            weights = tmp_path / "w.bin"
+            weights.write_bytes(os.urandom(6 * MiB))
+            client = MlflowClient(server.url)
+            run = client.create_run("0")
+            client.log_artifact(run.info.run_id, str(weights))
+            got = requests.get(
+                f"{server.url}{ARTIFACTS}/0/{run.info.run_id}/artifacts/w.bin", auth=admin
+            )
+            assert got.content == weights.read_bytes()
+            # A made-up token is no way in.
+            forged = requests.put(f"{server.url}{MPU}/parts/Zm9v/1/0/r/artifacts/x", data=b"x")
+            assert forged.status_code == 404
+        finally:
+            server.stop()
