@@ -162,6 +162,17 @@ def source(tmp_path):
         # The receivers of the populate step are gone: point the webhooks at live ones.
         Webhook.update(url=settled.url).where(Webhook.id == made["hooks"]["settled"]).execute()
         Webhook.update(url=failing.url).where(Webhook.id == made["hooks"]["pending"]).execute()
+        # Accounts move too: a user (hashed password), their token (hashed), a grant, and a
+        # failed sign-in still being counted.
+        from registry.auth import login_limits
+        from registry.services import grants, tokens, users
+
+        ana = users.create_user(username="ana", password="ana-password")
+        tokens.create_token(user=ana, name="ci")
+        grants.grant(
+            username="ana", resource_type="registered_model", resource_id="face", permission="EDIT"
+        )
+        login_limits.record_failure("ana", "10.0.0.1", window=300)
     assert dispatch_due(DISPATCH_SETTINGS) == 8  # 3 versions + 1 alias, for each webhook
     settled.close()
     failing.close()

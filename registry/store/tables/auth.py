@@ -16,7 +16,9 @@ from peewee import (
 from registry.store.tables.base import BaseModel, now_ms
 
 # MLflow's levels, weakest first. USE is READ here: Podium has nothing that only USE unlocks.
-LEVELS = {"NO_PERMISSIONS": 0, "READ": 1, "USE": 2, "EDIT": 3, "MANAGE": 4}
+# Spaced out, so a level between two (a stage permission, say) can be added without renumbering
+# the grants already stored.
+LEVELS = {"NO_PERMISSIONS": 0, "READ": 10, "USE": 20, "EDIT": 30, "MANAGE": 40}
 LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
 READ, EDIT, MANAGE = LEVELS["READ"], LEVELS["EDIT"], LEVELS["MANAGE"]
 
