@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     database_commands.add_parser("upgrade", help="apply missing schema migrations")
     database_commands.add_parser(
         "check",
-        help="report settings, schema version and row counts; exit 1 unless ready to serve",
+        help="report settings, schema version, row counts and whether the artifact store is "
+        "writable; exit 1 unless ready to serve",
     )
     export = commands.add_parser("export", help="write the whole registry to a directory")
     export.add_argument("directory", type=Path, help="a new or empty directory")
@@ -160,12 +161,14 @@ def _serve_overrides(args) -> dict:
 
 def run_db_command(command: str) -> int:
     """`podium db upgrade` and `podium db check`."""
+    from registry.artifacts.store import check_store
     from registry.store.check import check_database
     from registry.store.tables import ALL_TABLES
 
     settings = checked_settings()
     if command == "check":
-        return 0 if check_database(settings, ALL_TABLES) else 1
+        store_ready = check_store(settings)  # first: the database's report ends with its rows
+        return 0 if check_database(settings, ALL_TABLES) and store_ready else 1
     before, after = prepare_database(settings)
     print(f"schema version {after}" + (f" (was {before})" if before != after else ": up to date"))
     return 0

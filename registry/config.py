@@ -79,7 +79,17 @@ SETTINGS = {
         str,
         "sqlite:///path/to/file.db or postgresql://user@host:5432/db",
     ),
-    "ARTIFACTS_DESTINATION": ("./podium-artifacts", str, "directory that holds uploaded artifacts"),
+    "ARTIFACTS_DESTINATION": (
+        "./podium-artifacts",
+        str,
+        "where uploaded artifacts go: a directory, or s3://bucket/prefix (needs .[s3])",
+    ),
+    "S3_PART_SIZE": (
+        8 * 1024 * 1024,
+        int,
+        "bytes per part when an upload streams into S3 (at least 5 MiB); smaller bodies go "
+        "in one request",
+    ),
     "HOST": ("127.0.0.1", str, "address `podium serve` binds to"),
     "PORT": (5000, int, "port `podium serve` binds to"),
     "WORKERS": (2, int, "gunicorn worker processes"),

@@ -23,6 +23,10 @@ PUBLIC = {
     "health.server_version",
     "ui.sign_in",
     "ui.sign_in_submit",
+    # A multipart upload's part URLs: the sealed token in the URL is the credential (as in a
+    # presigned URL), since the MLflow client sends parts without its own.
+    "artifacts.upload_part",
+    "artifacts_ui.upload_part",
 }
 
 

@@ -11,7 +11,16 @@ import pytest
 import requests
 from conftest import LiveServer
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelOutput, Metric, Param, RunTag
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    Param,
+    RunTag,
+)
 from peewee import sort_models
 from receivers import Receiver
 from standardwebhooks import Webhook as StandardWebhook
@@ -94,6 +103,16 @@ def populate(url: str, artifact: Path) -> dict:
         experiment, name="net", source_run_id=run_id, params={"depth": "3"}, tags={"t": "1"}
     )
     client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=2)])
+    client.log_inputs(
+        run_id,
+        datasets=[
+            DatasetInput(
+                Dataset("train", "d1", "local", '{"uri": "x"}'),
+                tags=[InputTag("mlflow.data.context", "training")],
+            )
+        ],
+        models=[LoggedModelInput(logged.model_id)],
+    )
     client.set_terminated(run_id)
 
     client.create_registered_model("face", tags={"team": "vision"}, description="faces")

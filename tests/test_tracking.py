@@ -412,7 +412,7 @@ def test_search_runs_pages_and_view_types(mlflow_client, searchable_runs):
         ("metrics.accuracy > 'high'", "numeric"),
         ("params.model > 'a'", "'>'"),
         ("colour = 'red'", "colour"),
-        ("dataset.name = 'x'", "dataset"),
+        ("dataset.size = 'x'", "dataset"),  # name, digest and context only
         ("params.model = 'a' OR params.model = 'b'", "OR"),
         ("params.model IS 'x'", "NULL"),
     ],
@@ -444,7 +444,9 @@ def test_wire_details(shared_server, mlflow_client, experiment_id):
     mirrored = requests.get(shared_server.url + f"/ajax-api/2.0/mlflow/runs/get?run_id={run_id}")
     assert mirrored.json()["run"]["info"]["run_id"] == run_id
     info = requests.get(shared_server.url + "/api/3.0/mlflow/server-info").json()
-    assert info["multipart_uploads_enabled"] is False
+    # Multipart uploads through the proxy (mpu/*); downloads stream through it, never presigned.
+    assert info["multipart_uploads_enabled"] is True
+    assert info["multipart_downloads_enabled"] is False
 
 
 # --- bad input: MLflow's JSON error, and nothing changes ---------------------------------------

@@ -5,10 +5,12 @@ from flask import Blueprint
 from registry.api.exchange import exchange
 from registry.auth.rules import SIGNED_IN, access
 from registry.schemas.artifacts import ServerInfoOut
+from registry.services.artifacts import multipart_supported
 
 bp = Blueprint("server_info", __name__)
 
-# No multipart or presigned transfers: the client then streams every file through the proxy.
+# No presigned downloads: the client streams every file through the proxy. Multipart uploads
+# (through the proxy too) when the store has them; the client uses them for large files.
 SERVER_INFO = {
     "store_type": "SqlStore",
     "workspaces_enabled": False,
@@ -22,4 +24,4 @@ SERVER_INFO = {
 @exchange(None, ServerInfoOut())
 @access(SIGNED_IN)
 def server_info():
-    return SERVER_INFO
+    return {**SERVER_INFO, "multipart_uploads_enabled": multipart_supported()}

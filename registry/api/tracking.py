@@ -135,6 +135,14 @@ def log_inputs(req):
     runs.log_inputs(**req)
 
 
+@bp.post("/runs/log-model")
+@exchange(s.LogModelIn())
+@access(OnRun("EDIT"))
+def log_model(req):
+    """Record a logged model's metadata on its run (the MLflow 2.x client's log_model)."""
+    run_data.log_model(**req)
+
+
 # --- what runs log --------------------------------------------------------------------------
 
 

@@ -1,10 +1,14 @@
-"""Shapes of the artifact proxy's JSON answers, and of the server-info probe."""
+"""Shapes of the artifact proxy's JSON requests and answers (listings, multipart uploads), and
+of the server-info probe."""
 
-from marshmallow import fields, post_dump
+from marshmallow import EXCLUDE, Schema, fields, post_dump
 
+from registry.artifacts.interface import MAX_PARTS
 from registry.schemas.base import RequestSchema, ResponseSchema
-from registry.schemas.fields import Text
-from registry.schemas.registry import URL
+from registry.schemas.fields import Items, MaxResults, Text
+from registry.schemas.registry import IDENTIFIER, URL
+
+UPLOAD_ID = 1024  # S3's upload ids are long opaque strings; Podium's own are 32 hex digits
 
 
 class ListArtifactsIn(RequestSchema):
@@ -37,3 +41,44 @@ class ServerInfoOut(ResponseSchema):
     trace_archival_enabled = fields.Boolean()
     multipart_uploads_enabled = fields.Boolean()
     multipart_downloads_enabled = fields.Boolean()
+
+
+# --- multipart uploads (MLflow's mpu API) ---------------------------------------------------
+
+
+class CreateMultipartIn(RequestSchema):
+    path = Text(
+        max_length=URL, required=True, metadata={"description": "the client's local file path"}
+    )
+    num_parts = MaxResults(maximum=MAX_PARTS, load_default=1)
+
+
+class CredentialOut(ResponseSchema):
+    url = fields.String(metadata={"description": "where to PUT this part's bytes"})
+    part_number = fields.Integer()
+    headers = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class CreateMultipartOut(ResponseSchema):
+    upload_id = fields.String()
+    credentials = fields.List(fields.Nested(CredentialOut))
+
+
+class PartItem(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    part_number = MaxResults(maximum=MAX_PARTS, required=True)
+    etag = Text(max_length=IDENTIFIER, load_default="", allow_none=True)
+    url = Text(max_length=URL, load_default=None, allow_none=True)
+
+
+class CompleteMultipartIn(RequestSchema):
+    path = Text(max_length=URL, required=True)
+    upload_id = Text(max_length=UPLOAD_ID, required=True)
+    parts = Items(fields.Nested(PartItem), max_items=MAX_PARTS, required=True)
+
+
+class AbortMultipartIn(RequestSchema):
+    path = Text(max_length=URL, required=True)
+    upload_id = Text(max_length=UPLOAD_ID, required=True)

@@ -24,6 +24,9 @@ from registry.schemas.tracking_fields import (
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MAX_BATCH_ENTITIES = 1000  # metrics, params and tags of one log-batch together, as in MLflow
+MAX_INPUT_TAG_KEY_LENGTH, MAX_INPUT_TAG_VALUE_LENGTH = 255, 500
+MAX_DATASET_SCHEMA_LENGTH = 1_048_575
+MAX_MODEL_JSON_LENGTH = 1_048_576
 _TOO_MANY = (
     "A batch logging request can contain at most {{limit}} {what}. Got {{count}} {what}. "
     "Please split up {what} across multiple requests and try again."
@@ -239,9 +242,35 @@ class LogOutputsIn(RunIdIn):
     models = Items(fields.Nested(ModelOutputItem), load_default=list)
 
 
+class InputTagItem(ListItem):
+    key = Text(max_length=MAX_INPUT_TAG_KEY_LENGTH, required=True)
+    value = Text(max_length=MAX_INPUT_TAG_VALUE_LENGTH, required=True)
+
+
+class DatasetItem(ListItem):
+    # MLflow's limits (mlflow/utils/validation.py); the profile is a short JSON summary.
+    name = Text(max_length=500, required=True)
+    digest = Text(max_length=36, required=True)
+    source_type = Text(max_length=36, required=True)
+    source = Text(max_length=65_535, required=True)
+    schema = Text(max_length=MAX_DATASET_SCHEMA_LENGTH, load_default=None, allow_none=True)
+    profile = Text(max_length=MAX_DATASET_SCHEMA_LENGTH, load_default=None, allow_none=True)
+
+
+class DatasetInputItem(ListItem):
+    tags = Items(fields.Nested(InputTagItem), max_items=100, load_default=list)
+    dataset = fields.Nested(DatasetItem, required=True)
+
+
 class LogInputsIn(RunIdIn):
-    datasets = Items(fields.Raw(), load_default=list)
+    datasets = Items(fields.Nested(DatasetInputItem), load_default=list)
     models = Items(fields.Nested(ModelInputItem), load_default=list)
+
+
+class LogModelIn(RunIdIn):
+    """The 2.x client's log_model metadata: the MLmodel file's fields as a JSON string."""
+
+    model_json = Text(max_length=MAX_MODEL_JSON_LENGTH, required=True)
 
 
 class AllowDeletedIn(RequestSchema):
@@ -318,8 +347,27 @@ class RunOutputsOut(ResponseSchema):
     model_outputs = fields.List(fields.Nested(ModelOutputOut))
 
 
+class DatasetOut(ResponseSchema):
+    name = fields.String()
+    digest = fields.String()
+    source_type = fields.String()
+    source = fields.String()
+    schema = fields.String(attribute="dataset_schema", allow_none=True)
+    profile = fields.String(allow_none=True)
+
+
+class DatasetInputOut(ResponseSchema):
+    tags = fields.List(fields.Nested(TagOut))
+    dataset = fields.Nested(DatasetOut)
+
+
+class ModelInputOut(ResponseSchema):
+    model_id = fields.String()
+
+
 class RunInputsOut(ResponseSchema):
-    """Inputs are accepted but not kept: always empty."""
+    dataset_inputs = fields.List(fields.Nested(DatasetInputOut), attribute="dataset_input_list")
+    model_inputs = fields.List(fields.Nested(ModelInputOut), attribute="model_input_list")
 
 
 class RunOut(Facets):

@@ -28,6 +28,7 @@ from registry.search.grammar import (
     quoted_integer,
     tokenize,
 )
+from registry.store.tables.tracking import Dataset as DatasetRow
 from registry.store.tables.tracking import (
     Experiment,
     ExperimentTag,
@@ -37,6 +38,8 @@ from registry.store.tables.tracking import (
     LoggedModelTag,
     Param,
     Run,
+    RunInput,
+    RunInputTag,
     RunTag,
 )
 
@@ -54,8 +57,11 @@ _ENTITY_WORDS = {
     "parameters": "param",
     "metric": "metric",
     "metrics": "metric",
+    "dataset": "dataset",
+    "datasets": "dataset",
 }
-_VALID_ENTITIES = "'metrics', 'params', 'tags' and 'attributes'"
+_VALID_ENTITIES = "'metrics', 'params', 'tags', 'attributes' and 'datasets'"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 @dataclass(frozen=True)
@@ -194,7 +200,31 @@ def _checked_value(comparison: Comparison, numeric: bool, what: str):
     return value
 
 
+def _dataset_condition(searchable: Searchable, c: Comparison) -> Node:
+    """MLflow's `datasets.name|digest|context`: some dataset the run used matches."""
+    if searchable is not RUNS:
+        raise InvalidParameter(f"A {searchable.what} search cannot filter on datasets")
+    if c.key not in ("name", "digest", "context"):
+        raise InvalidParameter(
+            f"Invalid dataset key '{c.key}' specified. Valid keys are ['context', 'digest', 'name']"
+        )
+    check_comparator(c, STRING, "dataset")
+    check_strings(c, "dataset")
+    used = RunInput.select(SQL("1"))
+    if c.key == "context":
+        matched = used.join(RunInputTag).where(
+            (RunInputTag.key == DATASET_CONTEXT_TAG)
+            & compare(RunInputTag.value, c.comparator, c.value)
+        )
+    else:
+        column = DatasetRow.name if c.key == "name" else DatasetRow.digest
+        matched = used.join(DatasetRow).where(compare(column, c.comparator, c.value))
+    return fn.EXISTS(matched.where(RunInput.run == Run.run_id))
+
+
 def _condition(searchable: Searchable, c: Comparison) -> Node:
+    if c.entity == "dataset":
+        return _dataset_condition(searchable, c)
     if c.entity == "attribute":
         column = searchable.attributes.get(c.key)
         if column is None:

@@ -6,13 +6,13 @@ date, and the artifact root is written to once, in the master, before any worker
 first failure becomes a StartupError naming the setting and the fix.
 """
 
-import tempfile
-
 from peewee import ImproperlyConfigured, OperationalError
 
 from registry import store
-from registry.artifacts.store import LocalArtifactStore
+from registry.artifacts.interface import StoreConfigError
+from registry.artifacts.store import open_store
 from registry.config import SettingError, load_settings
+from registry.errors import PodiumError
 from registry.store.check import redacted
 from registry.store.db import db
 from registry.store.migrations import SchemaTooNew
@@ -54,17 +54,19 @@ def prepare_database(settings: dict) -> tuple[int, int]:
 
 
 def check_artifact_root(settings: dict) -> None:
-    """Create PODIUM_ARTIFACTS_DESTINATION if need be, and write a file in it once."""
+    """Open PODIUM_ARTIFACTS_DESTINATION (creating a directory if need be) and write to it once."""
     root = settings["PODIUM_ARTIFACTS_DESTINATION"]
     try:
-        LocalArtifactStore(root)  # creates the root as the workers would
-        with tempfile.TemporaryFile(dir=root):
-            pass
+        open_store(settings).check()  # a directory is created as the workers would
+    except StoreConfigError as error:
+        raise StartupError(str(error)) from None
     except OSError as error:
         raise StartupError(
             f"PODIUM_ARTIFACTS_DESTINATION={root!r} cannot be written ({error.strerror}); choose "
             "a directory the service's user may create files in"
         ) from None
+    except PodiumError as error:  # an object store that refuses or does not answer
+        raise StartupError(f"PODIUM_ARTIFACTS_DESTINATION={root!r}: {error.message}") from None
 
 
 def check_before_serving() -> dict:

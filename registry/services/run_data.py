@@ -1,5 +1,6 @@
 """What a run logs: params (write-once), metrics (full history plus the latest point), tags."""
 
+import json
 import math
 
 from registry.errors import InvalidParameter, ResourceDoesNotExist
@@ -12,6 +13,10 @@ from registry.store.statements import create, save, statement
 from registry.store.tables.tracking import LatestMetric, Metric, Param, Run, RunTag
 
 _INSERT_CHUNK = 250  # rows per INSERT, well inside SQLite's bound-parameter limit
+LOGGED_MODELS_TAG = "mlflow.log-model.history"
+_MODEL_REQUIRED = ("artifact_path", "flavors", "utc_time_created", "run_id")
+_MODEL_KEPT = ("run_id", "utc_time_created", "artifact_path", "model_uuid")
+_MAX_TAG_VALUE = 8000  # a run tag's limit (MLflow's)
 
 
 def log_param(*, run_id: str, key: str, value: str) -> None:
@@ -59,6 +64,51 @@ def log_batch(
         _log_params(run, params)
         _log_metrics(run, metrics, model_id)
         _set_tags(run, {tag["key"]: tag["value"] for tag in tags})
+
+
+@retry_conflicts
+def log_model(*, run_id: str, model_json: str) -> None:
+    """Append a model's metadata to the run's mlflow.log-model.history tag (2.x log_model).
+
+    As MLflow keeps it: the model's run id, time, artifact path, uuid and flavors (without each
+    flavor's `config`). The tag is bounded like any other, so the oldest entries give way.
+    """
+    try:
+        model = json.loads(model_json)
+    except (ValueError, RecursionError):
+        raise InvalidParameter(
+            f"Malformed model info. \n {model_json[:200]} \n is not a valid JSON."
+        ) from None
+    if not isinstance(model, dict):
+        raise InvalidParameter("Malformed model info: expected a JSON object.")
+    missing = sorted(set(_MODEL_REQUIRED) - set(model))
+    if missing:
+        raise InvalidParameter(f"Model json is missing mandatory fields: {set(missing)}")
+    entry = {key: model[key] for key in _MODEL_KEPT if key in model}
+    flavors = model["flavors"] if isinstance(model["flavors"], dict) else {}
+    entry["flavors"] = {
+        name: {k: v for k, v in config.items() if k != "config"}
+        if isinstance(config, dict)
+        else config
+        for name, config in flavors.items()
+    }
+    if len(json.dumps([entry])) > _MAX_TAG_VALUE:
+        raise InvalidParameter(
+            f"The model's metadata is longer than a run tag may be ({_MAX_TAG_VALUE} characters)."
+        )
+    with db.atomic():
+        run = find_run(run_id, for_update=True, active=True)
+        tag = RunTag.get_or_none((RunTag.run == run) & (RunTag.key == LOGGED_MODELS_TAG))
+        try:
+            history = json.loads(tag.value) if tag else []
+        except (ValueError, RecursionError):
+            history = []  # set by hand to something else: start over
+        history = [*history, entry] if isinstance(history, list) else [entry]
+        value = json.dumps(history)
+        while len(value) > _MAX_TAG_VALUE:
+            history = history[1:]
+            value = json.dumps(history)
+        _set_tags(run, {LOGGED_MODELS_TAG: value})
 
 
 def get_metric_history(

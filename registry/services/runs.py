@@ -16,7 +16,17 @@ from registry.services.tracking_lookup import (
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
 from registry.store.tables.base import now_ms
-from registry.store.tables.tracking import ACTIVE, DELETED, Run, RunOutput, RunTag
+from registry.store.tables.tracking import (
+    ACTIVE,
+    DELETED,
+    Dataset,
+    Run,
+    RunInput,
+    RunInputTag,
+    RunModelInput,
+    RunOutput,
+    RunTag,
+)
 
 RUN_NAME_TAG = "mlflow.runName"
 
@@ -154,9 +164,42 @@ def log_outputs(*, run_id: str, models: list[dict] = ()) -> None:
             ).execute()
 
 
-def log_inputs(*, run_id: str, datasets: list = (), models: list[dict] = ()) -> None:
-    """Accept a run's inputs (datasets, models); Podium checks them but does not keep them."""
-    with reading():
-        find_run(run_id, active=True)
+@retry_conflicts
+def log_inputs(*, run_id: str, datasets: list[dict] = (), models: list[dict] = ()) -> None:
+    """Record the datasets (with their tags) and logged models a run used, as MLflow does.
+
+    A dataset is kept once per experiment, name and digest; a run uses it once, with the tags
+    it was first logged with (logging it again changes nothing).
+    """
+    unique = {}
+    for item in datasets:  # the first of several with one name and digest wins, as in MLflow
+        unique.setdefault((item["dataset"]["name"], item["dataset"]["digest"]), item)
+    with db.atomic():
+        run = find_run(run_id, for_update=True, active=True)
         for model in models:
             find_logged_model(model["model_id"])
+            RunModelInput.insert(run=run, model_id=model["model_id"]).on_conflict_ignore().execute()
+        for (name, digest), item in unique.items():
+            fields = item["dataset"]
+            Dataset.insert(
+                experiment=run.experiment_id,
+                name=name,
+                digest=digest,
+                source_type=fields["source_type"],
+                source=fields["source"],
+                dataset_schema=fields.get("schema"),
+                profile=fields.get("profile"),
+            ).on_conflict_ignore().execute()
+            dataset = Dataset.get(
+                (Dataset.experiment == run.experiment_id)
+                & (Dataset.name == name)
+                & (Dataset.digest == digest)
+            )
+            if RunInput.get_or_none((RunInput.run == run) & (RunInput.dataset == dataset)):
+                continue
+            used = RunInput.create(run=run, dataset=dataset)
+            tags = {tag["key"]: tag["value"] for tag in item["tags"]}
+            if tags:
+                RunInputTag.insert_many(
+                    [{"input": used, "key": key, "value": value} for key, value in tags.items()]
+                ).execute()

@@ -10,6 +10,7 @@ from registry.store.db import locked
 from registry.store.statements import statement
 from registry.store.tables.tracking import (
     ACTIVE,
+    Dataset,
     Experiment,
     ExperimentTag,
     LatestMetric,
@@ -19,6 +20,9 @@ from registry.store.tables.tracking import (
     Metric,
     Param,
     Run,
+    RunInput,
+    RunInputTag,
+    RunModelInput,
     RunOutput,
     RunTag,
 )
@@ -90,10 +94,35 @@ def with_run_details(runs: Iterable[Run]) -> list[Run]:
         metrics[metric.run_id].append(metric)
     for output in RunOutput.select().where(RunOutput.run.in_(ids)).order_by(RunOutput.id):
         outputs[output.run_id].append({"model_id": output.model_id, "step": output.step})
+    inputs, model_inputs = _inputs(ids)
     for run in runs:
         run.param_list, run.tag_list = params[run.run_id], tags[run.run_id]
         run.metric_list, run.model_outputs = metrics[run.run_id], outputs[run.run_id]
+        run.dataset_input_list = inputs[run.run_id]
+        run.model_input_list = model_inputs[run.run_id]
     return runs
+
+
+def _inputs(run_ids: list[str]) -> tuple[dict, dict]:
+    """Per run: its dataset inputs ({tags, dataset}) and model inputs ({model_id})."""
+    inputs, model_inputs, by_id = defaultdict(list), defaultdict(list), {}
+    used = (
+        RunInput.select(RunInput, Dataset)
+        .join(Dataset)
+        .where(RunInput.run.in_(run_ids))
+        .order_by(RunInput.id)
+    )
+    for row in used:
+        by_id[row.id] = {"tags": [], "dataset": row.dataset}
+        inputs[row.run_id].append(by_id[row.id])
+    if by_id:
+        query = RunInputTag.select().where(RunInputTag.input.in_(list(by_id)))
+        for tag in query.order_by(RunInputTag.id):
+            by_id[tag.input_id]["tags"].append(tag)
+    query = RunModelInput.select().where(RunModelInput.run.in_(run_ids))
+    for row in query.order_by(RunModelInput.id):
+        model_inputs[row.run_id].append({"model_id": row.model_id})
+    return inputs, model_inputs
 
 
 def with_logged_model_details(models: Iterable[LoggedModel]) -> list[LoggedModel]:

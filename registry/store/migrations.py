@@ -24,6 +24,7 @@ from peewee import BigIntegerField, IntegerField, Model, TextField
 from registry.store import secrets
 from registry.store.db import db, schema_lock
 from registry.store.tables.base import now_ms
+from registry.store.tables.tracking import INPUT_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,16 @@ def _encrypt_secrets(models: Sequence[type[Model]]) -> None:
     log.info("encrypted %d stored webhook secrets", count)
 
 
+def _create_input_tables(models: Sequence[type[Model]]) -> None:
+    # The tables of this step as they are now; a later step that changes them migrates them.
+    db.create_tables(INPUT_TABLES, safe=True)
+
+
 MIGRATIONS = [
     Migration(1, "create the registry, tracking and webhook tables", _create_tables),
     Migration(2, "encrypt webhook secrets at rest", _encrypt_secrets),
     Migration(3, "create the user, token, grant and sign-in failure tables", _create_tables),
+    Migration(4, "keep the datasets and models runs log as inputs", _create_input_tables),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

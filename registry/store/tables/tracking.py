@@ -161,6 +161,55 @@ class RunOutput(BaseModel):
         indexes = ((("run", "model_id"), True),)
 
 
+class Dataset(BaseModel):
+    """A dataset some run of the experiment used (log_input): one row per name and digest."""
+
+    id = AutoField()
+    experiment = ForeignKeyField(Experiment, backref="datasets", on_delete="CASCADE")
+    name = CharField(max_length=500)
+    digest = CharField(max_length=36)
+    source_type = CharField(max_length=36)
+    source = TextField()
+    dataset_schema = TextField(null=True)
+    profile = TextField(null=True)
+
+    class Meta:
+        indexes = ((("experiment", "name", "digest"), True),)
+
+
+class RunInput(BaseModel):
+    """A dataset a run used; its tags (e.g. mlflow.data.context) are RunInputTag rows."""
+
+    id = AutoField()
+    run = ForeignKeyField(Run, backref="dataset_inputs", on_delete="CASCADE")
+    dataset = ForeignKeyField(Dataset, backref="inputs", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("run", "dataset"), True),)
+
+
+class RunInputTag(BaseModel):
+    input = ForeignKeyField(RunInput, backref="tags", on_delete="CASCADE")
+    key = CharField(max_length=255)
+    value = TextField()
+
+    class Meta:
+        indexes = ((("input", "key"), True),)
+
+
+class RunModelInput(BaseModel):
+    """A logged model a run used as an input (log-inputs `models`)."""
+
+    run = ForeignKeyField(Run, backref="model_inputs", on_delete="CASCADE")
+    model_id = CharField(max_length=256)
+
+    class Meta:
+        indexes = ((("run", "model_id"), True),)
+
+
+INPUT_TABLES = [Dataset, RunInput, RunInputTag, RunModelInput]
+
+
 class ArtifactFile(BaseModel):
     """An uploaded artifact: its size and SHA-256, recorded while its bytes were streamed in."""
 
@@ -186,6 +235,7 @@ TRACKING_TABLES = [
     LoggedModelParam,
     RunOutput,
     ArtifactFile,
+    *INPUT_TABLES,
 ]
 
 
