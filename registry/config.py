@@ -133,6 +133,24 @@ SETTINGS = {
     ),
     "LOGIN_ATTEMPTS": (10, int, "failed sign-ins per user name and address before 429"),
     "LOGIN_WINDOW": (300, int, "seconds over which failed sign-ins are counted"),
+    "PROTECTED_STAGES": (
+        ["Production"],
+        _words,
+        "stages a version enters only through an approved transition request, unless the caller "
+        "holds the stage permission (with authentication on); a model's approval policy overrides",
+    ),
+    "PROTECTED_ALIASES": (
+        [],
+        _words,
+        "aliases only MANAGE_PRODUCTION_VERSIONS holders may set, move or delete, "
+        "e.g. champion,prod",
+    ),
+    "APPROVAL_SELF": (False, _flag, "whether a requester may approve their own request"),
+    "APPROVALS_REQUIRED": (
+        1,
+        int,
+        "approvals by distinct reviewers a transition request needs; per model in its policy",
+    ),
     "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),

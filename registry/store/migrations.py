@@ -64,6 +64,9 @@ MIGRATIONS = [
     Migration(1, "create the registry, tracking and webhook tables", _create_tables),
     Migration(2, "encrypt webhook secrets at rest", _encrypt_secrets),
     Migration(3, "create the user, token, grant and sign-in failure tables", _create_tables),
+    Migration(
+        4, "create the transition request, comment and approval policy tables", _create_tables
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

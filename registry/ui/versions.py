@@ -2,6 +2,7 @@
 
 from flask import render_template, url_for
 
+from registry.auth.rules import level_on_model
 from registry.schemas import registry as s
 from registry.services import aliases, browsing, lineage, model_versions
 from registry.store.tables.registry import STAGES
@@ -63,19 +64,21 @@ def version_action(name, version):
             archive_existing_versions=form.get("archive_existing_versions") == "true",
             comment=form.get("comment", ""),
         )
-        model_versions.transition_stage(**fields, user=access.acting_user() or "")
+        level = level_on_model(name)
+        model_versions.transition_stage(**fields, user=access.acting_user() or "", level=level)
         return here
 
     def set_alias(form):
         access.require("EDIT", model=name)
         fields = loaded(s.SetAliasIn(), name=name, alias=form.get("alias", ""), version=version)
-        aliases.set_alias(**fields, user=access.acting_user() or "")
+        aliases.set_alias(**fields, user=access.acting_user() or "", level=level_on_model(name))
         return here
 
     def delete_alias(form):
         access.require("MANAGE", model=name)
         fields = loaded(s.AliasIn(), name=name, alias=form.get("alias", ""))
-        aliases.delete_alias(**fields, user=access.acting_user() or "")
+        user = access.acting_user() or ""
+        aliases.delete_alias(**fields, user=user, level=level_on_model(name))
         return here
 
     def describe(form):
