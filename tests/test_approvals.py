@@ -4,6 +4,8 @@ through the Flask test client with authentication on (PODIUM_AUTH=basic).
 The real MLflow client, webhooks and races against real gunicorn are in test_approvals_live.py.
 """
 
+import re
+
 import pytest
 
 from hooks import signals
@@ -304,3 +306,61 @@ def test_strangers_to_a_private_model_see_no_requests(ok, call, team):
         ("eve", "eve-password"), "GET", f"{API}/transition-requests/list", name=MODEL, version="1"
     )
     assert status == 404
+
+
+# --- the web UI -----------------------------------------------------------------------------
+
+
+def _form_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def _signed_in(app, username, password):
+    browser = app.test_client()
+    page = browser.get("/sign-in?next=/")
+    form = {
+        "csrf_token": _form_token(page.get_data(as_text=True)),
+        "username": username,
+        "password": password,
+        "next": "/",
+    }
+    assert browser.post("/sign-in", data=form).status_code in (302, 303)
+    return browser
+
+
+def _post_form(browser, path, **form):
+    page = browser.get(path).get_data(as_text=True)
+    return browser.post(path, data={"csrf_token": _form_token(page), **form})
+
+
+def test_the_version_page_requests_and_a_reviewer_approves(app, ok, team):
+    page = f"/models/{MODEL}/versions/1"
+    alice = _signed_in(app, *team["alice"])
+    answer = _post_form(
+        alice, page, action="request_transition", stage="Production", comment="ship **it**"
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    html = alice.get(page).get_data(as_text=True)
+    assert "Cancel request" in html and ">Approve<" not in html
+    assert "<strong>it</strong>" in html  # the comment as Markdown in the activity
+    assert "Version 1" in alice.get(f"/models/{MODEL}").get_data(as_text=True)
+
+    bob = _signed_in(app, *team["bob"])
+    assert f"{MODEL} v1" in bob.get("/requests").get_data(as_text=True)
+    assert "Nothing waiting" in _signed_in(app, *team["carol"]).get("/requests").get_data(
+        as_text=True
+    )
+    answer = _post_form(bob, page, action="approve", stage="Production", comment="lgtm")
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    assert _stage(ok) == "Production"
+    html = bob.get(page).get_data(as_text=True)
+    assert "approved request" in html and "applied transition" in html
+
+
+def test_the_version_page_shows_a_refused_review_beside_its_form(app, ok, team):
+    page = f"/models/{MODEL}/versions/1"
+    bob = _signed_in(app, *team["bob"])
+    _post_form(bob, page, action="request_transition", stage="Production")
+    answer = _post_form(bob, page, action="approve", stage="Production")
+    assert answer.status_code == 403
+    assert "separation of duties" in answer.get_data(as_text=True)

@@ -6,7 +6,7 @@ from registry.auth.rules import level_on_model
 from registry.schemas import registry as s
 from registry.services import aliases, browsing, lineage, model_versions
 from registry.store.tables.registry import STAGES
-from registry.ui import access, artifacts, charts, markdown
+from registry.ui import access, artifacts, charts, markdown, requests
 from registry.ui.access import page
 from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform
@@ -46,6 +46,7 @@ def _render_version(name: str, number: str, failed: Failed | None = None) -> str
         metric_charts=metric_charts,
         stages=STAGES,
         failed=failed,
+        **requests.version_context(name, found_version.version),
     )
 
 
@@ -126,5 +127,6 @@ def version_action(name, version):
         set_tag=set_tag,
         delete_tag=delete_tag,
         delete=delete,
+        **requests.version_actions(name, version),
     )
     return perform(actions, lambda failed: _render_version(name, version, failed))
