@@ -4,6 +4,7 @@ signed; the real MLflow client meets protected stages and aliases; racing approv
 version in Production."""
 
 import os
+import shutil
 import threading
 from contextlib import contextmanager
 
@@ -208,3 +209,62 @@ def test_racing_approvals_of_sixteen_versions_leave_one_in_production(server):
     search = _ok(server, ADMIN, "GET", "/model-versions/search", filter="name='live-race'")
     stages = sorted(v["current_stage"] for v in search["model_versions"])
     assert stages == ["Archived"] * (count - 1) + ["Production"]
+
+
+# --- the browser: two signed-in users ----------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _sign_in(browser, server, user: str):
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/sign-in?next=/requests")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(_who(user)[1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/requests")
+    return context, page, errors
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")
+def test_a_request_in_the_browser_is_approved_by_a_second_user(server):
+    from playwright.sync_api import sync_playwright
+
+    _model(server, "live-browser")
+    version_page = "/models/live-browser/versions/1"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            alice_context, alice, alice_errors = _sign_in(browser, server, "alice")
+            alice.goto(version_page)
+            alice.get_by_label("Request transition to").select_option("Production")
+            alice.get_by_label("Request comment").fill("ready for prod")
+            alice.get_by_role("button", name="Request transition").click()
+            alice.wait_for_load_state()
+            assert alice.get_by_role("button", name="Cancel request").is_visible()
+            assert alice.get_by_role("button", name="Approve").count() == 0
+
+            bob_context, bob, bob_errors = _sign_in(browser, server, "bob")
+            bob.get_by_role("link", name="live-browser v1").click()
+            bob.wait_for_url(server.url + version_page)
+            bob.get_by_label("Review comment").fill("lgtm")
+            bob.get_by_role("button", name="Approve").click()
+            bob.wait_for_load_state()
+            assert (
+                "applied transition"
+                in bob.locator("#activity ~ ol, section ol.activity").first.inner_text()
+            )
+            alice.reload()
+            facts = alice.locator("dl.facts-grid").inner_text()
+            assert "Production" in facts
+            assert alice_errors == [] and bob_errors == []
+            alice_context.close()
+            bob_context.close()
+        finally:
+            browser.close()
+    got = _ok(server, ADMIN, "GET", "/model-versions/get", name="live-browser", version="1")
+    assert got["model_version"]["current_stage"] == "Production"
