@@ -364,3 +364,10 @@ def test_the_version_page_shows_a_refused_review_beside_its_form(app, ok, team):
     answer = _post_form(bob, page, action="approve", stage="Production")
     assert answer.status_code == 403
     assert "separation of duties" in answer.get_data(as_text=True)
+
+
+def test_the_activity_feed_shows_requests_and_comments(app, ok, team):
+    _request(ok, team["alice"], comment="for the launch")
+    bob = _signed_in(app, *team["bob"])
+    html = bob.get("/activity?kind=review").get_data(as_text=True)
+    assert "requested transition: None → Production" in html and "for the launch" in html
