@@ -371,3 +371,20 @@ def test_the_activity_feed_shows_requests_and_comments(app, ok, team):
     bob = _signed_in(app, *team["bob"])
     html = bob.get("/activity?kind=review").get_data(as_text=True)
     assert "requested transition: None → Production" in html and "for the launch" in html
+
+
+def test_a_version_3_database_gets_the_approval_tables_from_step_4(database_url):
+    from registry.store import migrations
+    from registry.store.db import db, open_database
+    from registry.store.tables import ALL_TABLES, SEEDS
+    from registry.store.tables.approvals import APPROVAL_TABLES
+
+    db.initialize(open_database(database_url))
+    try:
+        before_step_4 = [t for t in ALL_TABLES if t not in APPROVAL_TABLES]
+        migrations.upgrade(before_step_4, SEEDS, migrations.MIGRATIONS[:3])
+        assert migrations.upgrade(ALL_TABLES, SEEDS) == (3, 4)
+        with db.connection_context():
+            assert migrations.missing_tables(ALL_TABLES) == []
+    finally:
+        db.close()

@@ -34,7 +34,8 @@ class OnCommentModel(Rule):
 @exchange(s.CreateRequestIn(), s.RequestResponse())
 @access(OnModel("READ"))
 def create_transition_request(req):
-    return {"request": approvals.create_request(**req, user=caller())}
+    level = level_on_model(req["name"])
+    return {"request": approvals.create_request(**req, user=caller(), level=level)}
 
 
 @bp.post("/transition-requests/approve")

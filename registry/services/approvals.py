@@ -52,8 +52,11 @@ def _find_open(model: RegisteredModel, version: int, stage: str) -> TransitionRe
 
 
 @retry_conflicts
-def create_request(*, name: str, version: int, stage: str, comment: str = "", user: str) -> dict:
-    """Ask for `version` to move to `stage`; one open request per version and stage."""
+def create_request(
+    *, name: str, version: int, stage: str, comment: str = "", user: str, level: int | None = None
+) -> dict:
+    """Ask for `version` to move to `stage`; one open request per version and stage. (`level`,
+    the caller's on the model, only decides the `available_actions` shown back.)"""
     with db.atomic():
         model = find_model(name, for_update=True)
         target = find_version(model, version)
@@ -78,7 +81,7 @@ def create_request(*, name: str, version: int, stage: str, comment: str = "", us
         request.model = model
         record_activity(request, "REQUESTED_TRANSITION", user, comment, timestamp=now)
         publish(events.transition_request_event("created", request, user, comment), request)
-        return request_out(request, user=user, level=None, settings=policy_of(model))
+        return request_out(request, user=user, level=level, settings=policy_of(model))
 
 
 def _reviewer_check(request: TransitionRequest, user: str, level: int | None, policy: dict):
