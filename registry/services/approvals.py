@@ -240,8 +240,10 @@ def list_requests(*, name: str, version: int, user: str, level: int | None) -> l
         return out
 
 
-def open_requests(*, model_names: list[str] | None = None) -> list[TransitionRequest]:
-    """Every open request (of the named models), oldest first, with their models."""
+def open_requests(
+    *, model_names: list[str] | None = None, limit: int = 1000
+) -> list[TransitionRequest]:
+    """The oldest `limit` open requests (of the named models), with their models."""
     with reading():
         query = (
             TransitionRequest.select(TransitionRequest, RegisteredModel)
@@ -250,4 +252,5 @@ def open_requests(*, model_names: list[str] | None = None) -> list[TransitionReq
         )
         if model_names is not None:
             query = query.where(RegisteredModel.name.in_(model_names))
-        return list(query.order_by(TransitionRequest.creation_timestamp, TransitionRequest.id))
+        ordered = query.order_by(TransitionRequest.creation_timestamp, TransitionRequest.id)
+        return list(ordered.limit(limit))
