@@ -32,6 +32,8 @@ def app(database_url, tmp_path):
             "PODIUM_ADMIN_USERNAME": ADMIN[0],
             "PODIUM_ADMIN_PASSWORD": ADMIN[1],
             "PODIUM_PROTECTED_ALIASES": ["champion"],
+            "PODIUM_WEBHOOK_ALLOWED_SCHEMES": ["http"],
+            "PODIUM_WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"],
         }
     )
 
@@ -388,3 +390,52 @@ def test_a_version_3_database_gets_the_approval_tables_from_step_4(database_url)
             assert migrations.missing_tables(ALL_TABLES) == []
     finally:
         db.close()
+
+
+def test_request_events_are_filtered_by_model_and_stage_and_queued_in_the_outbox(app, ok, team):
+    from registry.store.db import db
+    from registry.store.tables.webhooks import Delivery
+
+    hook = {
+        "name": "prod-requests",
+        "url": "http://127.0.0.1:9/hook",
+        "events": [{"entity": "TRANSITION_REQUEST", "action": "CREATED"}],
+        "model_names": [MODEL],
+        "stages": ["Production"],
+    }
+    ok(ADMIN, "POST", f"{API}/webhooks", hook)
+    _request(ok, team["alice"], stage="Staging")
+    _request(ok, team["alice"], stage="Production")
+    with db.connection_context():
+        queued = [d.body for d in Delivery.select()]
+    assert len(queued) == 1 and '"TRANSITION_REQUEST_TO_PRODUCTION_CREATED"' in queued[0]
+
+
+def test_with_authentication_off_nothing_is_protected(database_url, tmp_path):
+    from registry import create_app
+
+    open_app = create_app(
+        {
+            "TESTING": True,
+            "PODIUM_DATABASE_URL": database_url,
+            "PODIUM_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
+            "PODIUM_AUTH": "none",
+            "PODIUM_PROTECTED_ALIASES": ["champion"],
+        }
+    )
+    client = open_app.test_client()
+
+    def post(path, body):
+        response = client.post(API + path, json=body)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    post("/registered-models/create", {"name": MODEL})
+    post("/model-versions/create", {"name": MODEL, "source": SOURCE})
+    post("/model-versions/transition-stage", {"name": MODEL, "version": "1", "stage": "Production"})
+    post("/registered-models/alias", {"name": MODEL, "alias": "champion", "version": "1"})
+    asked = post(
+        "/transition-requests/create", {"name": MODEL, "version": "1", "stage": "Archived"}
+    )
+    assert "APPROVE_TRANSITION_REQUEST" in asked["request"]["available_actions"]
+    post("/transition-requests/approve", {"name": MODEL, "version": "1", "stage": "Archived"})
