@@ -36,6 +36,23 @@ def _permission(value: str) -> str:
     return value
 
 
+# The registry's stages (registry.store.tables.registry.STAGES; settings sit below the store).
+_STAGES = ("None", "Staging", "Production", "Archived")
+
+
+def _stages(value: str) -> list[str]:
+    # A misspelt protected stage would silently protect nothing: refuse it at start instead.
+    if value.strip().lower() == "off":  # empty means the default, so "off" protects none
+        return []
+    chosen = []
+    for word in _words(value):
+        canonical = next((stage for stage in _STAGES if stage.lower() == word.lower()), None)
+        if canonical is None:
+            raise ValueError(f"expected stages among {', '.join(_STAGES)}, comma-separated")
+        chosen.append(canonical)
+    return chosen
+
+
 class SettingError(ValueError):
     """A PODIUM_* variable whose value cannot be used; the message names it and says why."""
 
@@ -135,9 +152,10 @@ SETTINGS = {
     "LOGIN_WINDOW": (300, int, "seconds over which failed sign-ins are counted"),
     "PROTECTED_STAGES": (
         ["Production"],
-        _words,
-        "stages a version enters only through an approved transition request, unless the caller "
-        "holds the stage permission (with authentication on); a model's approval policy overrides",
+        _stages,
+        "stages a version enters or leaves only through an approved transition request, unless "
+        "the caller holds the stage permission (with authentication on); off: none; a model's "
+        "approval policy overrides",
     ),
     "PROTECTED_ALIASES": (
         [],
