@@ -439,3 +439,20 @@ def test_with_authentication_off_nothing_is_protected(database_url, tmp_path):
     )
     assert "APPROVE_TRANSITION_REQUEST" in asked["request"]["available_actions"]
     post("/transition-requests/approve", {"name": MODEL, "version": "1", "stage": "Archived"})
+
+
+def test_comments_on_the_version_page_are_added_edited_and_deleted_by_their_author(app, ok, team):
+    page = f"/models/{MODEL}/versions/1"
+    alice = _signed_in(app, *team["alice"])
+    assert _post_form(alice, page, action="comment", comment="first *take*").status_code == 303
+    timeline = ok(ADMIN, "GET", f"{PODIUM}/model-versions/activities", name=MODEL, version="1")
+    comment_id = timeline["activities"][0]["id"]
+    bob = _signed_in(app, *team["bob"])
+    assert "Edit comment" not in bob.get(page).get_data(as_text=True)
+    refused = _post_form(bob, page, action="edit_comment", id=comment_id, comment="mine now")
+    assert refused.status_code == 403
+    answer = _post_form(alice, page, action="edit_comment", id=comment_id, comment="second take")
+    assert answer.status_code == 303
+    assert "second take" in alice.get(page).get_data(as_text=True)
+    assert _post_form(alice, page, action="delete_comment", id=comment_id).status_code == 303
+    assert "No activity yet" in alice.get(page).get_data(as_text=True)

@@ -89,6 +89,14 @@ def version_actions(name: str, version: str) -> dict:
         )
         comments.create_comment(**loaded_fields, user=_user())
 
+    def edit_comment(form):
+        access.require("READ", model=name)
+        comment_id = form.get("id", "")
+        if comments.model_of_comment(comment_id) != name:  # only this page's comments
+            raise ResourceDoesNotExist(f"Comment with id={comment_id[:40]} not found")
+        loaded_fields = loaded(s.UpdateCommentIn(), id=comment_id, comment=form.get("comment", ""))
+        comments.update_comment(**loaded_fields, user=_user(), level=level_on_model(name))
+
     def delete_comment(form):
         access.require("READ", model=name)
         comment_id = form.get("id", "")
@@ -104,6 +112,7 @@ def version_actions(name: str, version: str) -> dict:
             reject=reject,
             cancel=cancel,
             comment=comment,
+            edit_comment=edit_comment,
             delete_comment=delete_comment,
         ).items()
     }
