@@ -28,6 +28,8 @@ PODIUM_EVENTS = {
     "registered_model": {"updated", "renamed", "deleted"},
     "registered_model_tag": {"set", "deleted"},
     "model_version": {"stage_transitioned", "updated", "deleted"},
+    "transition_request": {"created", "approved", "rejected", "cancelled"},
+    "comment": {"created"},
 }
 EVENT_TYPES = frozenset(
     f"{entity}.{action}"
@@ -155,6 +157,48 @@ def alias_created(name: str, alias: str, version: int, previous_version: int | N
 
 def alias_deleted(name: str, alias: str) -> Event:
     return Event("model_version_alias", "deleted", {"name": name, "alias": alias}, name)
+
+
+def _databricks_event(entity: str, action: str, to_stage: str | None) -> tuple[str, str | None]:
+    """Databricks' webhook event names for one of ours: the general one and, for a request,
+    the per-stage one (TRANSITION_REQUEST_TO_PRODUCTION_CREATED)."""
+    general = f"{entity}_{action}".upper()
+    if entity != "transition_request" or not to_stage or to_stage == "None":
+        return general, None
+    return general, f"TRANSITION_REQUEST_TO_{to_stage.upper()}_{action.upper()}"
+
+
+def transition_request_event(action: str, request, user: str, comment: str) -> Event:
+    """A request was created, approved, rejected or cancelled (Databricks' payload fields)."""
+    general, per_stage = _databricks_event("transition_request", action, request.to_stage)
+    name = request.model.name
+    data = {
+        "event": general,
+        "stage_event": per_stage,
+        "name": name,
+        "model_name": name,
+        "version": str(request.version),
+        "from_stage": request.from_stage,
+        "to_stage": request.to_stage,
+        "request_id": str(request.id),
+        "requester": request.creator,
+        "user": user,
+        "text": comment,
+    }
+    return Event("transition_request", action, data, name, to_stage=request.to_stage)
+
+
+def comment_created(name: str, version: int, comment_id: int, user: str, text: str) -> Event:
+    data = {
+        "event": "COMMENT_CREATED",
+        "name": name,
+        "model_name": name,
+        "version": str(version),
+        "comment_id": str(comment_id),
+        "user": user,
+        "text": text,
+    }
+    return Event("comment", "created", data, name)
 
 
 # What `test` sends when a receiver asks for an example of an event type.

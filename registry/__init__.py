@@ -10,6 +10,7 @@ def create_app(config: dict | None = None) -> Flask:
     import hooks
     from registry import auth, request_ids, store
     from registry.api import (
+        approvals,
         artifacts,
         errors,
         health,
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     # The MLflow web UI calls the same routes under /ajax-api; the Python client uses /api.
     for area, prefix in (
         (registry_api, "/2.0/mlflow"),
+        (approvals, "/2.0/mlflow"),
         (tracking, "/2.0/mlflow"),
         (logged_models, "/2.0/mlflow"),
         (artifacts, "/2.0/mlflow-artifacts"),
@@ -60,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp, url_prefix="/api/2.0/mlflow/webhooks")
     app.register_blueprint(podium.bp, url_prefix="/api/2.0/podium")
     app.register_blueprint(webhooks.podium_bp, url_prefix="/api/2.0/podium")
+    app.register_blueprint(approvals.podium_bp, url_prefix="/api/2.0/podium")
     if app.config["PODIUM_UI"]:
         from registry import ui
 

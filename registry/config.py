@@ -68,6 +68,23 @@ def _permission(value: str) -> str:
     return value
 
 
+# The registry's stages (registry.store.tables.registry.STAGES; settings sit below the store).
+_STAGES = ("None", "Staging", "Production", "Archived")
+
+
+def _stages(value: str) -> list[str]:
+    # A misspelt protected stage would silently protect nothing: refuse it at start instead.
+    if value.strip().lower() == "off":  # empty means the default, so "off" protects none
+        return []
+    chosen = []
+    for word in _words(value):
+        canonical = next((stage for stage in _STAGES if stage.lower() == word.lower()), None)
+        if canonical is None:
+            raise ValueError(f"expected stages among {', '.join(_STAGES)}, comma-separated")
+        chosen.append(canonical)
+    return chosen
+
+
 class SettingError(ValueError):
     """A PODIUM_* variable whose value cannot be used; the message names it and says why."""
 
@@ -175,6 +192,25 @@ SETTINGS = {
     ),
     "LOGIN_ATTEMPTS": (10, int, "failed sign-ins per user name and address before 429"),
     "LOGIN_WINDOW": (300, int, "seconds over which failed sign-ins are counted"),
+    "PROTECTED_STAGES": (
+        ["Production"],
+        _stages,
+        "stages a version enters or leaves only through an approved transition request, unless "
+        "the caller holds the stage permission (with authentication on); off: none; a model's "
+        "approval policy overrides",
+    ),
+    "PROTECTED_ALIASES": (
+        [],
+        _words,
+        "aliases only MANAGE_PRODUCTION_VERSIONS holders may set, move or delete, "
+        "e.g. champion,prod",
+    ),
+    "APPROVAL_SELF": (False, _flag, "whether a requester may approve their own request"),
+    "APPROVALS_REQUIRED": (
+        1,
+        int,
+        "approvals by distinct reviewers a transition request needs; per model in its policy",
+    ),
     "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),

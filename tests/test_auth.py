@@ -373,7 +373,8 @@ def test_the_acting_user_in_history_is_the_authenticated_one(ok, call):
     _model(ok, "audited")
     _grant(ok, ana, "registered_model", "audited", "EDIT")
     token = ok(ana, "POST", f"{PODIUM}/tokens", {"name": "t"})["token"]
-    transition = {"name": "audited", "version": "1", "stage": "Production"}
+    # Staging: Production is protected (PODIUM_PROTECTED_STAGES) and EDIT may not enter it.
+    transition = {"name": "audited", "version": "1", "stage": "Staging"}
     status, _ = call(
         None,
         "POST",
@@ -383,7 +384,7 @@ def test_the_acting_user_in_history_is_the_authenticated_one(ok, call):
     )
     assert status == 200
     history = ok(ADMIN, "GET", f"{PODIUM}/registered-models/history", name="audited")["history"]
-    assert [entry["user"] for entry in history if entry.get("to_stage") == "Production"] == ["ana"]
+    assert [entry["user"] for entry in history if entry.get("to_stage") == "Staging"] == ["ana"]
 
 
 def test_users_api_rules(ok, call):

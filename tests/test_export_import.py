@@ -122,6 +122,14 @@ def populate(url: str, artifact: Path) -> dict:
     client.transition_model_version_stage("face", "2", "Production")
     client.set_registered_model_alias("face", "champion", "2")
     client.delete_model_version("face", "3")  # the next version is 4, never 3 again
+    mlflow_api, podium_api = url + "/api/2.0/mlflow", url + "/api/2.0/podium"
+    for path, body in (
+        ("/transition-requests/create", {"name": "face", "version": "1", "stage": "Staging"}),
+        ("/comments/create", {"name": "face", "version": "2", "comment": "**good**"}),
+    ):
+        assert requests.post(mlflow_api + path, json=body).status_code == 200
+    policy = {"name": "face", "approvals_required": 2}
+    assert requests.post(podium_api + "/registered-models/approval-policy", json=policy).ok
     settled.close()
     pending.close()
     # The pending webhook signs with its new secret and, during the overlap, the one it replaced.

@@ -92,7 +92,8 @@ def test_pages_obey_the_apis_permissions(app, api):
     assert "hidden-model" not in client.get("/activity").get_data(as_text=True)
     version = client.get("/models/open-model/versions/1").get_data(as_text=True)
     assert ">Transition</button>" not in version  # READ: no controls to promote
-    form = {"csrf_token": _token(version), "action": "transition", "stage": "Production"}
+    # Staging: Production is protected (PODIUM_PROTECTED_STAGES) and EDIT may not enter it.
+    form = {"csrf_token": _token(version), "action": "transition", "stage": "Staging"}
     assert client.post("/models/open-model/versions/1", data=form).status_code == 403
 
     api(
@@ -114,7 +115,7 @@ def test_pages_obey_the_apis_permissions(app, api):
         .json["history"]
     )
     assert [(h["to_stage"], h["user"]) for h in history if h.get("to_stage")] == [
-        ("Production", "ana")
+        ("Staging", "ana")
     ]
     assert "Webhooks</a>" not in version  # webhooks are for admins
 

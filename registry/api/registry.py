@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from registry.api.exchange import caller, exchange
-from registry.auth.rules import SIGNED_IN, OnModel, access, viewer
+from registry.auth.rules import SIGNED_IN, OnModel, access, level_on_model, viewer
 from registry.schemas import registry as s
 from registry.services import aliases, model_versions, registered_models
 
@@ -112,7 +112,8 @@ def delete_model_version(req):
 @exchange(s.TransitionStageIn(), s.ModelVersionResponse())
 @access(OnModel("EDIT"))
 def transition_model_version_stage(req):
-    return {"model_version": model_versions.transition_stage(**req, user=caller())}
+    level = level_on_model(req["name"])
+    return {"model_version": model_versions.transition_stage(**req, user=caller(), level=level)}
 
 
 @bp.get("/model-versions/search")
@@ -150,14 +151,14 @@ def delete_model_version_tag(req):
 @exchange(s.SetAliasIn())
 @access(OnModel("EDIT"))
 def set_registered_model_alias(req):
-    aliases.set_alias(**req, user=caller())
+    aliases.set_alias(**req, user=caller(), level=level_on_model(req["name"]))
 
 
 @bp.delete("/registered-models/alias")
 @exchange(s.AliasIn())
 @access(OnModel("MANAGE"))
 def delete_registered_model_alias(req):
-    aliases.delete_alias(**req, user=caller())
+    aliases.delete_alias(**req, user=caller(), level=level_on_model(req["name"]))
 
 
 @bp.get("/registered-models/alias")

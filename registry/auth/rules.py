@@ -40,6 +40,15 @@ def acting_user() -> Caller | None:
     return g.get("user")
 
 
+def level_on_model(name: str) -> int | None:
+    """The acting user's level on a model, for services that decide by it (protected stages
+    and aliases, approvals); None when authentication is off."""
+    user = g.get("user")
+    if user is None:
+        return None
+    return level_of(user, "registered_model", name, default=default_level())
+
+
 class Rule:
     """Anyone signed in (the base rule): search and list routes filter their results."""
 

@@ -5,6 +5,7 @@ from hooks.outbox import publish
 from registry.errors import InvalidParameter
 from registry.services.history import record_alias_change
 from registry.services.lookup import find_model, find_version, with_version_details
+from registry.services.protection import check_alias
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
@@ -13,10 +14,14 @@ from registry.store.tables.registry import Alias, ModelVersion, RegisteredModel
 
 
 @retry_conflicts
-def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
-    """Point `alias` at `version`, creating or moving it in one transaction."""
+def set_alias(
+    *, name: str, alias: str, version: int, user: str = "", level: int | None = None
+) -> None:
+    """Point `alias` at `version`, creating or moving it in one transaction; a protected alias
+    needs MANAGE_PRODUCTION_VERSIONS (`level`: the caller's on the model, None if no one's)."""
     with db.atomic():
         model = find_model(name, for_update=True)
+        check_alias(model, alias, level)
         target = find_version(model, version)
         current = _version_by_alias.first(model.id, alias)
         previous = current.version if current is not None else None
@@ -41,10 +46,11 @@ def set_alias(*, name: str, alias: str, version: int, user: str = "") -> None:
 
 
 @retry_conflicts
-def delete_alias(*, name: str, alias: str, user: str = "") -> None:
+def delete_alias(*, name: str, alias: str, user: str = "", level: int | None = None) -> None:
     """Remove `alias`; removing an alias that does not exist is a no-op, as in MLflow."""
     with db.atomic():
         model = find_model(name, for_update=True)
+        check_alias(model, alias, level)
         current = _version_by_alias.first(model.id, alias)
         if current is None:
             return

@@ -6,10 +6,11 @@ from registry.search.permitted import Viewer
 from registry.services.lookup import find_model, with_models, with_version_details
 from registry.services.tracking_lookup import find_run
 from registry.store.db import db, reading
+from registry.store.tables.approvals import Comment
 from registry.store.tables.registry import ModelVersion, RegisteredModel, Transition
 from registry.store.tables.tracking import Metric
 
-ACTIVITY_KINDS = ("stage", "alias", "model_created", "version_created")
+ACTIVITY_KINDS = ("stage", "alias", "model_created", "version_created", "review")
 
 
 def model_versions(
@@ -100,8 +101,37 @@ def activity(
                 }
                 for row in rows
             ]
+        if kind in (None, "review"):
+            feed += _reviews(visible, model, user, before, limit)
     feed.sort(key=lambda entry: entry["timestamp"], reverse=True)
     return feed[:limit]
+
+
+def _reviews(visible, model, user, before, limit) -> list[dict]:
+    """Transition requests, their reviews, and comments (registry.services.approvals)."""
+    query = visible(
+        Comment.select(Comment, RegisteredModel).join(RegisteredModel), RegisteredModel.name
+    )
+    if model:
+        query = query.where(RegisteredModel.name == model)
+    if user:
+        query = query.where(Comment.user == user)
+    if before is not None:
+        query = query.where(Comment.creation_timestamp < before)
+    rows = query.order_by(Comment.creation_timestamp.desc(), Comment.id.desc()).limit(limit)
+    return [
+        {
+            "kind": "review",
+            "model": row.model.name,
+            "version": row.version,
+            "user": row.user,
+            "timestamp": row.creation_timestamp,
+            "detail": row.activity_type.replace("_", " ").lower()
+            + (f": {row.from_stage} → {row.to_stage}" if row.to_stage else ""),
+            "comment": row.comment,
+        }
+        for row in rows
+    ]
 
 
 def _transition(row: Transition) -> dict:

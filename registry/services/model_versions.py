@@ -8,6 +8,7 @@ from registry.search.registry import model_version_ordering, model_version_where
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
 from registry.services.lookup import find_model, find_version, with_models, with_version_details
+from registry.services.protection import check_direct_transition
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
 from registry.store.statements import create, save, statement
@@ -109,11 +110,17 @@ def transition_stage(
     archive_existing_versions: bool = False,
     user: str = "",
     comment: str = "",
+    level: int | None = None,
 ) -> ModelVersion:
-    """Move a version to `stage`, optionally archiving the versions that hold it, atomically."""
+    """Move a version to `stage`, optionally archiving the versions that hold it, atomically.
+
+    `level` is the caller's level on the model (None: nobody signed in, or an approved request
+    moving it): protected stages need the stage permission (registry.services.protection).
+    """
     with db.atomic():
         model = find_model(name, for_update=True)
         target = find_version(model, version)
+        check_direct_transition(model, target.current_stage, stage, level)
         signals.before_stage_transition.send(
             target,
             name=name,

@@ -71,6 +71,9 @@ MIGRATIONS = [
     Migration(2, "encrypt webhook secrets at rest", _encrypt_secrets),
     Migration(3, "create the user, token, grant and sign-in failure tables", _create_tables),
     Migration(4, "keep the datasets and models runs log as inputs", _create_input_tables),
+    Migration(
+        5, "create the transition request, comment and approval policy tables", _create_tables
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         artifacts,
         models,
         patterns,
+        requests,
         runs,
         signin,
         versions,
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
         may=lambda level, **resource: access.may(level, **resource),
         acting_user=lambda: access.acting_user(),
         csrf_token=csrf.token,
+        open_requests=lambda model=None: requests.open_requests_shown(model),
     )
     formatting.init_app(app)
     app.register_blueprint(bp)

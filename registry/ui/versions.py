@@ -2,10 +2,11 @@
 
 from flask import render_template, url_for
 
+from registry.auth.rules import level_on_model
 from registry.schemas import registry as s
 from registry.services import aliases, browsing, lineage, model_versions
 from registry.store.tables.registry import STAGES
-from registry.ui import access, artifacts, charts, markdown
+from registry.ui import access, artifacts, charts, markdown, requests
 from registry.ui.access import page
 from registry.ui.blueprint import bp
 from registry.ui.forms import Failed, loaded, perform
@@ -45,6 +46,7 @@ def _render_version(name: str, number: str, failed: Failed | None = None) -> str
         metric_charts=metric_charts,
         stages=STAGES,
         failed=failed,
+        **requests.version_context(name, found_version.version),
     )
 
 
@@ -63,19 +65,21 @@ def version_action(name, version):
             archive_existing_versions=form.get("archive_existing_versions") == "true",
             comment=form.get("comment", ""),
         )
-        model_versions.transition_stage(**fields, user=access.acting_user() or "")
+        level = level_on_model(name)
+        model_versions.transition_stage(**fields, user=access.acting_user() or "", level=level)
         return here
 
     def set_alias(form):
         access.require("EDIT", model=name)
         fields = loaded(s.SetAliasIn(), name=name, alias=form.get("alias", ""), version=version)
-        aliases.set_alias(**fields, user=access.acting_user() or "")
+        aliases.set_alias(**fields, user=access.acting_user() or "", level=level_on_model(name))
         return here
 
     def delete_alias(form):
         access.require("MANAGE", model=name)
         fields = loaded(s.AliasIn(), name=name, alias=form.get("alias", ""))
-        aliases.delete_alias(**fields, user=access.acting_user() or "")
+        user = access.acting_user() or ""
+        aliases.delete_alias(**fields, user=user, level=level_on_model(name))
         return here
 
     def describe(form):
@@ -123,5 +127,6 @@ def version_action(name, version):
         set_tag=set_tag,
         delete_tag=delete_tag,
         delete=delete,
+        **requests.version_actions(name, version),
     )
     return perform(actions, lambda failed: _render_version(name, version, failed))

@@ -18,9 +18,21 @@ from registry.store.tables.base import BaseModel, now_ms
 # MLflow's levels, weakest first. USE is READ here: Podium has nothing that only USE unlocks.
 # Spaced out, so a level between two (a stage permission, say) can be added without renumbering
 # the grants already stored.
-LEVELS = {"NO_PERMISSIONS": 0, "READ": 10, "USE": 20, "EDIT": 30, "MANAGE": 40}
+# The two stage levels are Databricks': EDIT plus moving versions among None, Staging and
+# Archived (and approving requests to go there), or among every stage including Production.
+LEVELS = {
+    "NO_PERMISSIONS": 0,
+    "READ": 10,
+    "USE": 20,
+    "EDIT": 30,
+    "MANAGE_STAGING_VERSIONS": 34,
+    "MANAGE_PRODUCTION_VERSIONS": 37,
+    "MANAGE": 40,
+}
 LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
 READ, EDIT, MANAGE = LEVELS["READ"], LEVELS["EDIT"], LEVELS["MANAGE"]
+MANAGE_STAGING = LEVELS["MANAGE_STAGING_VERSIONS"]
+MANAGE_PRODUCTION = LEVELS["MANAGE_PRODUCTION_VERSIONS"]
 
 # What a grant may be on, as MLflow names them; the resource id is a model name or an
 # experiment id.
