@@ -6,6 +6,7 @@ from registry.schemas.base import RequestSchema, ResponseSchema
 from registry.schemas.fields import (
     MAX_STAGES,
     AliasName,
+    Int64,
     Items,
     ModelName,
     Stage,
@@ -59,7 +60,7 @@ class SetPolicyIn(PolicyNameIn):
     # Absent or null: the setting applies (PODIUM_PROTECTED_STAGES and so on).
     protected_stages = Items(Stage(), max_items=MAX_STAGES, load_default=None, allow_none=True)
     protected_aliases = Items(AliasName(), max_items=100, load_default=None, allow_none=True)
-    approvals_required = fields.Integer(load_default=None, allow_none=True, strict=True)
+    approvals_required = Int64(load_default=None, allow_none=True)
 
 
 # --- responses ------------------------------------------------------------------------------

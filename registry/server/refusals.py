@@ -23,6 +23,9 @@ _ERROR_CODES = {
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """Write gunicorn's refusal as {"error_code", "message"} with the same status."""
+    if status_int == 400 and str(mesg).startswith("Request Line is too large"):
+        # gunicorn 26 answers its LimitRequestLine with a plain 400; it is a 414 (RFC 9110).
+        status_int, reason = 414, "URI Too Long"
     code = _ERROR_CODES.get(status_int, "BAD_REQUEST" if status_int < 500 else "INTERNAL_ERROR")
     body = json.dumps({"error_code": code, "message": mesg or reason}).encode()
     head = (
