@@ -28,6 +28,20 @@ os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
 os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_uris_stay_in_their_test():
+    """MLflow keeps the tracking and registry URIs a test sets process-wide, and exports them
+    to child processes: after each test, back to none, so no later test reaches a stopped
+    server."""
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri("")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def secret_key_file(tmp_path_factory):
     """One key file for the whole run, as every host of a deployment shares one: PostgreSQL

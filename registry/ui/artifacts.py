@@ -64,7 +64,7 @@ def kind_of(name: str) -> str:
 
 def read_text(path: str, limit: int = TEXT_PREVIEW_BYTES) -> tuple[str, bool]:
     """The first `limit` bytes of a file as text, and whether it was cut short."""
-    with artifacts.open_artifact(path=path) as stream:
+    with artifacts.open_artifact(path=path).stream as stream:
         data = stream.read(limit + 1)
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
@@ -114,7 +114,7 @@ def artifact(path):
             "artifacts.html", path=path.strip("/"), entries=entries, kind_of=kind_of
         )
     name = posixpath.basename(path)
-    stream = artifacts.open_artifact(path=path)
+    stream = artifacts.open_artifact(path=path).stream
     if request.args.get("raw") and kind_of(name) == "image":
         return Response(stream, mimetype=_IMAGES[posixpath.splitext(name)[1].lower()])
     if request.args.get("download"):
