@@ -171,7 +171,8 @@ def test_metrics_of_both_workers_and_the_dispatcher_add_up(live_server_factory, 
     )
     assert value(samples, "podium_http_request_database_seconds_sum", route=CREATE_VERSION) > 0
     assert value(samples, "podium_webhook_delivery_latency_seconds_count") == versions
-    assert value(samples, "podium_sqlite_write_queue_wait_seconds_count") > 0
+    if not os.environ.get("PODIUM_TEST_DATABASE_URL"):  # the queue is SQLite's alone
+        assert value(samples, "podium_sqlite_write_queue_wait_seconds_count") > 0
     assert value(samples, "podium_model_versions") == versions
     assert value(samples, "podium_model_versions_in_stage", stage="None") == versions
     assert value(samples, "podium_registered_models") == 1
