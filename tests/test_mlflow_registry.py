@@ -222,8 +222,12 @@ def test_deleting_a_version_removes_its_aliases(mlflow_client, model_name):
 
 def test_load_model_uri_resolution(shared_server, mlflow_client, model_name):
     """models:/name@alias, models:/name/<version> and models:/name/<Stage> resolve to the source."""
+    import mlflow
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
+    # The repository resolves through the process-wide registry URI (reset after each test).
+    mlflow.set_tracking_uri(shared_server.url)
+    mlflow.set_registry_uri(shared_server.url)
     _register(mlflow_client, model_name, count=2)
     mlflow_client.set_registered_model_alias(model_name, "champion", "1")
     mlflow_client.transition_model_version_stage(model_name, "2", "Staging")
