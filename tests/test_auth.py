@@ -30,8 +30,7 @@ PUBLIC = {
 }
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
+def _auth_app(database_url, tmp_path, **settings):
     from registry import create_app
 
     return create_app(
@@ -44,8 +43,14 @@ def app(database_url, tmp_path):
             "PODIUM_ADMIN_PASSWORD": ADMIN[1],
             "PODIUM_WEBHOOK_ALLOWED_SCHEMES": ["http"],
             "PODIUM_WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"],
+            **settings,
         }
     )
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    return _auth_app(database_url, tmp_path)
 
 
 @pytest.fixture
@@ -228,19 +233,7 @@ def test_grants_follow_a_rename_and_go_with_a_deletion(ok, call):
 
 @pytest.fixture
 def private_app(database_url, tmp_path):
-    from registry import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "PODIUM_DATABASE_URL": database_url,
-            "PODIUM_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
-            "PODIUM_AUTH": "basic",
-            "PODIUM_ADMIN_USERNAME": ADMIN[0],
-            "PODIUM_ADMIN_PASSWORD": ADMIN[1],
-            "PODIUM_DEFAULT_PERMISSION": "NO_PERMISSIONS",
-        }
-    )
+    return _auth_app(database_url, tmp_path, PODIUM_DEFAULT_PERMISSION="NO_PERMISSIONS")
 
 
 def _pages(call, user, path, key, **query):

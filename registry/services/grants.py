@@ -14,30 +14,23 @@ from registry.store.tables.registry import RegisteredModel
 from registry.store.tables.tracking import Experiment
 
 
+def _held(user_id, resource_type, resource_id):
+    """The condition naming one user's grant on one resource."""
+    return (
+        (Grant.user == user_id)
+        & (Grant.resource_type == resource_type)
+        & (Grant.resource_id == resource_id)
+    )
+
+
 @statement
 def _level(user_id, resource_type, resource_id):
-    return (
-        Grant.select()
-        .where(
-            (Grant.user == user_id)
-            & (Grant.resource_type == resource_type)
-            & (Grant.resource_id == resource_id)
-        )
-        .limit(1)
-    )
+    return Grant.select().where(_held(user_id, resource_type, resource_id)).limit(1)
 
 
 @statement
 def _level_only(user_id, resource_type, resource_id):
-    return (
-        Grant.select(Grant.level)
-        .where(
-            (Grant.user == user_id)
-            & (Grant.resource_type == resource_type)
-            & (Grant.resource_id == resource_id)
-        )
-        .limit(1)
-    )
+    return Grant.select(Grant.level).where(_held(user_id, resource_type, resource_id)).limit(1)
 
 
 def level_of(user, resource_type: str, resource_id: str, *, default: int) -> int:
@@ -84,15 +77,7 @@ def _user(username: str) -> User:
 
 
 def _put(user_id: int, resource_type: str, resource_id: str, level: int) -> None:
-    updated = (
-        Grant.update(level=level)
-        .where(
-            (Grant.user == user_id)
-            & (Grant.resource_type == resource_type)
-            & (Grant.resource_id == resource_id)
-        )
-        .execute()
-    )
+    updated = Grant.update(level=level).where(_held(user_id, resource_type, resource_id)).execute()
     if not updated:
         Grant.create(
             user=user_id, resource_type=resource_type, resource_id=resource_id, level=level
@@ -129,15 +114,7 @@ def revoke(*, username: str, resource_type: str, resource_id: str) -> None:
     """Take back what `username` was granted on a resource (the default level applies again)."""
     with db.atomic():
         user = _user(username)
-        deleted = (
-            Grant.delete()
-            .where(
-                (Grant.user == user.id)
-                & (Grant.resource_type == resource_type)
-                & (Grant.resource_id == resource_id)
-            )
-            .execute()
-        )
+        deleted = Grant.delete().where(_held(user.id, resource_type, resource_id)).execute()
         if not deleted:
             raise ResourceDoesNotExist(
                 f"No permission of {username} on {resource_type} {resource_id} to revoke"
