@@ -21,6 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from peewee import Case, fn
+
+from hooks import subscriptions, wakeup
 from hooks.egress import EgressDenied, open_connection
 from hooks.signing import signed_headers
 from registry.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY, WEBHOOKS_DISABLED
@@ -36,6 +39,7 @@ RETRYABLE_STATUSES = {408, 429}  # and every 5xx
 # While the database is away the dispatcher looks again after this long, doubling up to the cap.
 OUTAGE_BACKOFF_SECONDS = (0.25, 2.0)
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
+WAKE = object()  # put among the send outcomes to end the loop's wait early
 USER_AGENT = "Podium-Webhooks/1"
 
 
@@ -170,6 +174,27 @@ def _due(now, limit, *, skip_locked=False):
 
 
 @statement
+def _next_due():
+    # When the first pending delivery of an active webhook falls due: its retry time, or the
+    # end of the lease another dispatcher holds on it, whichever is later.
+    leased_longer = Delivery.lease_until.is_null(False) & (
+        Delivery.lease_until > Delivery.next_attempt_at
+    )
+    due_at = Case(None, [(leased_longer, Delivery.lease_until)], Delivery.next_attempt_at)
+    return (
+        Delivery.select(fn.MIN(due_at))
+        .join(Webhook)
+        .where((Delivery.status == "pending") & (Webhook.status == "ACTIVE"))
+    )
+
+
+def seconds_until_due() -> float | None:
+    """How long until a pending delivery falls due (0 if one is due); None if none is pending."""
+    due_at = _next_due.tuples()[0][0]
+    return None if due_at is None else max(0.0, (due_at - now_ms()) / 1000)
+
+
+@statement
 def _lease(ids, until, owner):
     return Delivery.update(lease_until=until, lease_owner=owner).where(Delivery.id.in_(ids))
 
@@ -289,6 +314,7 @@ def _disable(webhook_id: str, reason: str) -> None:
     Webhook.update(
         status="DISABLED", disabled_reason=reason, last_updated_timestamp=now_ms()
     ).where(Webhook.id == webhook_id).execute()
+    subscriptions.changed()
 
 
 def _describe(attempt: Attempt) -> str:
@@ -329,6 +355,9 @@ class Dispatcher:
     A database failure is an outage to wait out, not a reason to stop: the connection is
     dropped (the next cycle opens a new one), outcomes not yet recorded are kept for the next
     try, and the loop backs off, logging one line when the database goes and one when it is back.
+
+    An idle dispatcher sleeps until the first pending delivery falls due (a retry, an expired
+    lease) or a commit wakes it (hooks.wakeup), and looks anyway every PODIUM_DISPATCH_POLL_MS.
     """
 
     def __init__(self, settings: dict):
@@ -339,7 +368,9 @@ class Dispatcher:
         self.lease_ms = int((settings["PODIUM_WEBHOOK_TIMEOUT"] * 3 + 5) * 1000)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.in_flight = 0
-        self.outcomes = queue.Queue()  # (delivery, attempt) from the sending threads
+        self.outcomes = queue.Queue()  # (delivery, attempt) from the sending threads, or WAKE
+        self.woken = threading.Event()  # a WAKE is in the queue: more would add nothing
+        self.idle_seconds = self.poll_seconds  # how long to sleep when nothing was claimed
         self.local = threading.local()  # each sending thread's KeptConnections
         self.stopping = threading.Event()
         self.unrecorded = []  # outcomes whose recording a database failure interrupted
@@ -353,6 +384,9 @@ class Dispatcher:
             db.connect(reuse_if_open=True)
         except DATABASE_ERRORS as error:  # the first claim tries again
             self._database_failed(error)
+        listener = wakeup.Listener(self.wake)
+        if not listener.start():
+            log.info("no wake-up channel: looking for deliveries every %.3f s", self.poll_seconds)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery") as pool:
             while not self.stopping.is_set() or self.in_flight:
                 self._record_finished()
@@ -363,7 +397,8 @@ class Dispatcher:
                 if self.outage_since is not None:
                     self._wait_out_outage()
                 elif not claimed:
-                    self._wait_for_outcome()
+                    self._wait_for_outcome(self.idle_seconds)
+        listener.stop()
         if self.unrecorded:  # the database never came back: their leases expire, they resend
             log.warning("stopping with %d delivery attempts unrecorded", len(self.unrecorded))
         else:
@@ -372,6 +407,13 @@ class Dispatcher:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Have the loop look for due deliveries now (from any thread)."""
+        if not self.woken.is_set():
+            self.woken.set()
+            self.outcomes.put(WAKE)
 
     def _release_leases(self) -> None:
         # Every send was recorded, so any lease still held names a row this dispatcher will
@@ -391,6 +433,11 @@ class Dispatcher:
             return []  # in an outage, recording what was sent is the first thing to get through
         try:
             claimed = claim_due_deliveries(limit=free, owner=self.owner, lease_ms=self.lease_ms)
+            if not claimed:
+                due_in = seconds_until_due()
+                self.idle_seconds = self.poll_seconds if due_in is None else due_in
+                # Not longer than the safety poll, and never a busy loop on a lease ending now.
+                self.idle_seconds = min(max(self.idle_seconds, 0.001), self.poll_seconds)
         except DATABASE_ERRORS as error:
             self._database_failed(error)
             return []
@@ -446,10 +493,10 @@ class Dispatcher:
             attempt = Attempt(None, 0, f"internal error: {type(error).__name__}")
         self.outcomes.put((delivery, attempt))
 
-    def _wait_for_outcome(self) -> None:
-        """Sleep until a send finishes or a poll interval passes, whichever is first."""
+    def _wait_for_outcome(self, timeout: float | None = None) -> None:
+        """Sleep until a send finishes, a wake-up comes or `timeout` (the poll) passes."""
         try:
-            self.outcomes.put(self.outcomes.get(timeout=self.poll_seconds))
+            self.outcomes.put(self.outcomes.get(timeout=timeout or self.poll_seconds))
         except queue.Empty:
             pass
 
@@ -457,9 +504,13 @@ class Dispatcher:
         finished = []
         while True:
             try:
-                finished.append(self.outcomes.get_nowait())
+                outcome = self.outcomes.get_nowait()
             except queue.Empty:
                 break
+            if outcome is WAKE:
+                self.woken.clear()
+            else:
+                finished.append(outcome)
         self.in_flight -= len(finished)
         self.unrecorded.extend(finished)
         if not self.unrecorded:

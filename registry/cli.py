@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from registry.config import SETTINGS
@@ -181,6 +182,7 @@ def run_transfer(command: str, directory: Path) -> int:
     from registry.store.tables import ALL_TABLES, SEEDS
 
     settings = checked_settings()
+    started = time.monotonic()
     try:
         if command == "export":
             store.setup(settings)
@@ -194,7 +196,11 @@ def run_transfer(command: str, directory: Path) -> int:
         return 1
     rows = sum(table["rows"] for table in manifest["tables"])
     verb = "exported to" if command == "export" else "imported from"
-    print(f"{rows} rows in {len(manifest['tables'])} tables {verb} {directory}")
+    seconds = time.monotonic() - started
+    print(
+        f"{rows} rows in {len(manifest['tables'])} tables {verb} {directory} "
+        f"in {seconds:.1f} s ({rows / max(seconds, 0.001):,.0f} rows/s)"
+    )
     return 0
 
 

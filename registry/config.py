@@ -214,7 +214,11 @@ SETTINGS = {
     "UI": (True, _flag, "serve the web UI at / (false: the API only)"),
     "DISPATCHER": (True, _flag, "run the webhook dispatcher inside `podium serve`/gunicorn"),
     "DISPATCH_CONCURRENCY": (8, int, "deliveries one dispatcher sends at once"),
-    "DISPATCH_POLL_MS": (20, int, "how often an idle dispatcher looks for due deliveries"),
+    "DISPATCH_POLL_MS": (
+        1000,
+        int,
+        "how often an idle dispatcher looks for due deliveries when no commit wakes it",
+    ),
     "METRICS": (
         "auto",
         _flag_or_auto,

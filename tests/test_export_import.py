@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -195,7 +196,11 @@ def move(from_url: str, to_url: str, directory: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     imported = podium(to_url, "import", directory)
     assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.strip().endswith(f"imported from {directory}")
+    assert re.fullmatch(
+        rf"\d+ rows in \d+ tables imported from {re.escape(str(directory))} "
+        r"in [\d.]+ s \([\d,]+ rows/s\)",
+        imported.stdout.strip(),
+    ), imported.stdout
 
 
 def test_sqlite_to_postgresql_and_back_carries_every_row(source, postgres_database_url, tmp_path):

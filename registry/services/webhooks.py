@@ -4,7 +4,7 @@ import json
 import uuid
 from collections import defaultdict
 
-from hooks import events
+from hooks import events, subscriptions, wakeup
 from hooks.dispatcher import send_once
 from hooks.egress import EgressDenied, check_url
 from hooks.signing import MIN_SECRET_BYTES, is_valid_secret, new_secret
@@ -16,6 +16,8 @@ from registry.store.tables.base import now_ms
 from registry.store.tables.webhooks import Delivery, DeliveryAttempt, Webhook
 
 TEST_BODY_PREFIX = 200  # characters of a receiver's answer that `test` echoes back
+# The fields that decide which events a webhook receives (hooks.subscriptions).
+_SUBSCRIPTION_FIELDS = {"status", "events", "model_names", "stages"}
 
 
 @retry_conflicts
@@ -46,6 +48,7 @@ def create_webhook(
             status=status,
             secret=secret,
         )
+        subscriptions.changed()
     return webhook, secret
 
 
@@ -83,6 +86,10 @@ def update_webhook(*, webhook_id: str, settings: dict, **changes) -> Webhook:
             setattr(webhook, key, value)
         webhook.last_updated_timestamp = now_ms()
         webhook.save()
+        if _SUBSCRIPTION_FIELDS & changes.keys():
+            subscriptions.changed()
+        if changes.get("status") == "ACTIVE":  # its held-back deliveries are due again
+            wakeup.deliveries_queued()
         return webhook
 
 
@@ -91,6 +98,7 @@ def delete_webhook(*, webhook_id: str) -> None:
     """Delete a webhook with its pending deliveries and its delivery log."""
     with db.atomic():
         _find_webhook(webhook_id).delete_instance()
+        subscriptions.changed()
 
 
 def test_webhook(*, webhook_id: str, settings: dict, event: str | None = None) -> dict:
@@ -162,6 +170,7 @@ def redeliver(*, delivery_id: str) -> Delivery:
             lease_until=None,
             lease_owner=None,
         ).where(Delivery.id == delivery_id).execute()
+        wakeup.deliveries_queued()
         return _with_attempts([Delivery.get_by_id(delivery_id)])[0]
 
 

@@ -74,6 +74,7 @@ MIGRATIONS = [
     Migration(
         5, "create the transition request, comment and approval policy tables", _create_tables
     ),
+    Migration(6, "count changes to webhook subscriptions", _create_tables),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -63,4 +63,15 @@ class DeliveryAttempt(BaseModel):
     error = TextField(default="")
 
 
-WEBHOOK_TABLES = [Webhook, Delivery, DeliveryAttempt]
+class SubscriptionsVersion(BaseModel):
+    """One row counting changes to which webhooks receive which events.
+
+    Bumped in the transaction of every such change (hooks.subscriptions.changed), so each
+    process may keep the active webhooks it read and trust them until the count moves.
+    """
+
+    id = IntegerField(primary_key=True)  # always 1
+    version = BigIntegerField(default=0)
+
+
+WEBHOOK_TABLES = [Webhook, Delivery, DeliveryAttempt, SubscriptionsVersion]
