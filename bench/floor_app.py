@@ -7,6 +7,9 @@ Run: gunicorn -w 2 -b 127.0.0.1:5088 floor_app:app   (FLOOR_DB=/tmp/floor.db)
 As in the reference, each request opens and closes its connection, and closing the last one
 checkpoints the WAL. FLOOR_KEEP_CONNECTION=1 keeps one connection per worker instead, as
 Podium does: a stricter ceiling, reported beside the reference one.
+
+FLOOR_DATABASE_URL=postgresql://... runs the same app on PostgreSQL, keeping its connection
+(the ceiling for Podium on PostgreSQL).
 """
 
 import os
@@ -14,11 +17,17 @@ import time
 
 from flask import Flask, jsonify, request
 from peewee import CharField, IntegerField, Model, SqliteDatabase
+from playhouse.db_url import connect
 
-db = SqliteDatabase(
-    os.environ.get("FLOOR_DB", "/tmp/floor.db"),
-    pragmas={"journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000},
-)
+DATABASE_URL = os.environ.get("FLOOR_DATABASE_URL", "")
+POSTGRES = DATABASE_URL.startswith("postgres")
+if POSTGRES:
+    db = connect(DATABASE_URL)
+else:
+    db = SqliteDatabase(
+        os.environ.get("FLOOR_DB", "/tmp/floor.db"),
+        pragmas={"journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000},
+    )
 
 
 class Row(Model):
@@ -31,7 +40,10 @@ class Row(Model):
 
 
 db.connect()
-db.create_tables([Row])
+with db.atomic():
+    if POSTGRES:  # every worker creates the table: one at a time
+        db.execute_sql("SELECT pg_advisory_xact_lock(5088)")
+    db.create_tables([Row])
 db.close()
 app = Flask(__name__)
 
@@ -41,7 +53,7 @@ def _open():
     db.connect(reuse_if_open=True)
 
 
-KEEP_CONNECTION = os.environ.get("FLOOR_KEEP_CONNECTION") == "1"
+KEEP_CONNECTION = POSTGRES or os.environ.get("FLOOR_KEEP_CONNECTION") == "1"
 
 
 @app.teardown_request
@@ -52,7 +64,7 @@ def _close(exc):
 
 def _write():
     body = request.get_json(silent=True) or {}
-    with db.atomic("IMMEDIATE"):
+    with db.atomic() if POSTGRES else db.atomic("IMMEDIATE"):
         row = Row.create(name=body.get("name", "x"), version=int(time.time()))
     return jsonify({"id": row.id})
 
