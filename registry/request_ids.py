@@ -8,8 +8,8 @@ own id is kept only when it is short and plain (letters, digits and `-_.:/=+`), 
 neither forge a log line nor grow one without bound; otherwise Podium makes a new one.
 """
 
+import random
 import re
-import uuid
 from contextvars import ContextVar
 
 from flask import Flask, g, request
@@ -25,7 +25,10 @@ def accepted_or_new(offered: str | None) -> str:
     """The client's id if it is acceptable, else a new random one."""
     if offered and _SAFE.fullmatch(offered):
         return offered
-    return uuid.uuid4().hex
+    # 128 random bits from the process's Mersenne Twister (reseeded in each forked worker), as
+    # uuid4().hex would give: an id correlates lines and need not be unguessable, and os.urandom
+    # (uuid4's source) is a system call that hands the GIL to another thread in every request.
+    return f"{random.getrandbits(128):032x}"
 
 
 def init_app(app: Flask) -> None:

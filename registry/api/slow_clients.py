@@ -22,7 +22,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _limit_silence():
         client = request.environ.get("gunicorn.socket")  # absent under other servers
-        if client is not None:
+        # A kept-alive connection brings the same socket back: set it once, not per request.
+        if client is not None and client.gettimeout() != seconds:
             client.settimeout(seconds)
 
     @app.errorhandler(ClientDisconnected)
