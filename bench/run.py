@@ -44,11 +44,13 @@ from servers import (
     BENCH,
     POSTGRES_SERVER,
     ROOT,
+    busiest_worker_share,
     call,
     ceiling,
     podium,
     postgres_database,
     seed_over_http,
+    web_worker_cpu_seconds,
     worker_rss_mb,
     wrk,
 )
@@ -91,12 +93,15 @@ def point_operations(
     }
     rows = {}
     for label, start in servers.items():
-        with start() as (base, _process):
+        with start() as (base, process):
             env = scenario_env(base, label)
             for scenario in scenarios:
-                rows.setdefault(scenario, {})[label] = wrk(
-                    base, scenario, seconds, connections, env
+                before = web_worker_cpu_seconds(process)
+                result = wrk(base, scenario, seconds, connections, env)
+                result["busiest_share"] = busiest_worker_share(
+                    before, web_worker_cpu_seconds(process)
                 )
+                rows.setdefault(scenario, {})[label] = result
     return [(scenario, r["podium"], r["ceiling"], r["kept"]) for scenario, r in rows.items()]
 
 
@@ -112,12 +117,15 @@ def postgres_operations(
                 if label == "ceiling"
                 else podium(work, workers, "postgres", database_url=url)
             )
-            with start as (base, _process):
+            with start as (base, process):
                 env = scenario_env(base, f"pg-{label}")
                 for scenario in scenarios:
-                    rows.setdefault(scenario, {})[label] = wrk(
-                        base, scenario, seconds, connections, env
+                    before = web_worker_cpu_seconds(process)
+                    result = wrk(base, scenario, seconds, connections, env)
+                    result["busiest_share"] = busiest_worker_share(
+                        before, web_worker_cpu_seconds(process)
                     )
+                    rows.setdefault(scenario, {})[label] = result
     return {
         "server_version": postgres_version(),
         "rows": [(scenario, r["podium"], r["ceiling"]) for scenario, r in rows.items()],
@@ -478,15 +486,16 @@ def render(results: dict, args) -> str:
     ]
     if results.get("point"):
         lines += [
-            "| operation | Podium req/s | p50 ms | p99 ms | p99/p50 | errors | ceiling req/s "
-            "| ratio | kept-connection ceiling req/s | ratio |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| operation | Podium req/s | p50 ms | p99 ms | p99/p50 | errors | busiest worker "
+            "| ceiling req/s | ratio | kept-connection ceiling req/s | ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for scenario, ours, floor, kept in results["point"]:
             lines.append(
                 f"| {scenario} | {ours['rps']:,.0f} | {ours['p50_ms']:.1f} | "
                 f"{ours['p99_ms']:.1f} | {_tail(ours)} | {int(ours.get('errors', 0))} | "
-                f"{floor['rps']:,.0f} | {_ratio(ours, floor)} | {kept['rps']:,.0f} | "
+                f"{_share(ours)} | {floor['rps']:,.0f} | {_ratio(ours, floor)} | "
+                f"{kept['rps']:,.0f} | "
                 f"{_ratio(ours, kept)} |"
             )
         lines.append("")
@@ -496,15 +505,15 @@ def render(results: dict, args) -> str:
             f"On PostgreSQL {postgres['server_version']} (local server, a fresh database per "
             "server), against the floor app on PostgreSQL keeping its connection:",
             "",
-            "| operation | Podium req/s | p50 ms | p99 ms | p99/p50 | errors | ceiling req/s "
-            "| ratio |",
-            "|---|---|---|---|---|---|---|---|",
+            "| operation | Podium req/s | p50 ms | p99 ms | p99/p50 | errors | busiest worker "
+            "| ceiling req/s | ratio |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for scenario, ours, floor in postgres["rows"]:
             lines.append(
                 f"| {scenario} | {ours['rps']:,.0f} | {ours['p50_ms']:.1f} | "
                 f"{ours['p99_ms']:.1f} | {_tail(ours)} | {int(ours.get('errors', 0))} | "
-                f"{floor['rps']:,.0f} | {_ratio(ours, floor)} |"
+                f"{_share(ours)} | {floor['rps']:,.0f} | {_ratio(ours, floor)} |"
             )
         lines.append("")
     if results.get("auth"):
@@ -601,6 +610,11 @@ def _ratio(ours: dict, floor: dict) -> str:
 def _tail(result: dict) -> str:
     """p99 as a multiple of p50 (the target is at most 5)."""
     return f"{result['p99_ms'] / result['p50_ms']:.1f}" if result["p50_ms"] else "n/a"
+
+
+def _share(result: dict) -> str:
+    """The busiest worker's share of the workers' CPU time (0.50 of two: an even spread)."""
+    return f"{result['busiest_share']:.2f}" if "busiest_share" in result else "n/a"
 
 
 def update_readme(table: str) -> None:

@@ -199,3 +199,32 @@ def worker_rss_mb(master: subprocess.Popen) -> float:
         status = Path(f"/proc/{child}/status").read_text()
         sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
     return max(sizes)
+
+
+def web_worker_cpu_seconds(master: subprocess.Popen) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each gunicorn web worker of `master`.
+
+    The dispatcher that `podium serve` starts beside the workers is left out.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker that exited meanwhile
+            continue
+        if b"worker" in command:  # `podium worker`: the dispatcher
+            continue
+        used[int(child)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def busiest_worker_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The share of the workers' CPU time between two readings that the busiest one used.
+
+    With keep-alive, each wrk connection stays on the worker that accepted it; 0.5 of two
+    workers means the load was spread evenly, 1.0 that one worker served every connection.
+    """
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return max(spent) / sum(spent) if sum(spent) else 0.0

@@ -58,8 +58,12 @@ def test_point_scenarios_run_against_podium_and_both_ceilings():
     rows = table_rows(output)
     assert set(rows) == {"operation", "get_version", "set_alias"}
     for name in ("get_version", "set_alias"):
-        podium_rps, p50, p99, tail, errors, ceiling_rps, _ratio, kept_rps, _kept = rows[name]
+        podium_rps, p50, p99, tail, errors, busiest, ceiling_rps, _ratio, kept_rps, _kept = rows[
+            name
+        ]
         assert errors == "0", f"{name}: wrk saw errors or non-2xx answers"
+        # Two workers: the busier one did at least half of the work and at most all of it.
+        assert 0.5 <= number(busiest) <= 1.0, f"{name}: the workers' CPU split was not measured"
         for rps in (podium_rps, ceiling_rps, kept_rps):
             assert number(rps) > 0, f"{name}: a server answered nothing"
         assert number(tail) == pytest.approx(number(p99) / number(p50), abs=0.1)
@@ -98,10 +102,11 @@ def test_postgres_part_runs_podium_and_its_ceiling_on_fresh_databases():
 
     before = bench_databases()
     output = bench("--only", "postgres", "--seconds", "1", "--scenario", "create_version")
-    podium_rps, _p50, _p99, _tail, errors, ceiling_rps, _ratio = table_rows(output)[
+    podium_rps, _p50, _p99, _tail, errors, busiest, ceiling_rps, _ratio = table_rows(output)[
         "create_version"
     ]
     assert errors == "0" and number(podium_rps) > 0 and number(ceiling_rps) > 0
+    assert 0.5 <= number(busiest) <= 1.0
     assert "On PostgreSQL" in output
     assert bench_databases() <= before, "a benchmark database was left behind"
 
