@@ -76,7 +76,9 @@ def test_settings_come_from_the_environment_and_the_command_line_wins(monkeypatc
     }.items():
         monkeypatch.setenv("PODIUM_" + name, value)
     cfg = PodiumServer({}).cfg
-    assert (cfg.workers, cfg.worker_class_str, cfg.threads) == (3, "gthread", 4)
+    # gthread, as Podium's subclass that steers new connections to a free thread.
+    assert (cfg.workers, cfg.threads) == (3, 4)
+    assert cfg.worker_class_str == "registry.server.worker.SpreadingThreadWorker"
     assert (cfg.timeout, cfg.graceful_timeout) == (77, 12)
     assert cfg.forwarded_allow_ips == ["10.0.0.1", "10.0.0.2"]
     assert cfg.accesslog is None
@@ -105,7 +107,7 @@ def test_podium_serve_runs_the_worker_class_the_environment_names(live_server_fa
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: requests.get(server.url + "/health").text, range(16)))
     assert answers == ["OK"] * 16
-    assert "Using worker: gthread" in server.log.read_text()
+    assert "Using worker: registry.server.worker.SpreadingThreadWorker" in server.log.read_text()
 
 
 def test_sigterm_finishes_in_flight_requests_then_stops_workers_and_dispatcher(live_server):

@@ -86,3 +86,26 @@ def test_a_slow_but_steady_body_is_served(server):
     answer = _response(client, timeout=10)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     client.close()
+
+
+def test_a_new_connection_goes_to_a_worker_with_a_free_thread(live_server_factory):
+    # 2 workers x 2 threads, 3 held by stalled clients: one thread is free, and every new
+    # connection must reach it, not queue behind a worker whose threads are all stalled. Plain
+    # gthread accepts wherever it is quickest, and most of ten tries would wait out the stall.
+    server = live_server_factory(env={"PODIUM_CLIENT_TIMEOUT": "6", "PODIUM_THREADS": "2"})
+    stalled = []
+    try:
+        for _ in range(3):
+            stalled.append(_stalled_request(server))
+            time.sleep(0.3)  # taken by a thread before the next arrives
+        for attempt in range(10):
+            started = time.monotonic()
+            answer = requests.get(
+                server.url + "/health", timeout=10, headers={"Connection": "close"}
+            )
+            waited = time.monotonic() - started
+            assert answer.status_code == 200
+            assert waited < 2, f"request {attempt} waited {waited:.1f} s behind stalled clients"
+    finally:
+        for client in stalled:
+            client.close()

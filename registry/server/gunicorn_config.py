@@ -31,8 +31,12 @@ workers = _settings["PODIUM_WORKERS"]
 # so a few slow clients or long artifact transfers cannot take every worker (a client that goes
 # silent mid-body is cut off after PODIUM_CLIENT_TIMEOUT: registry/api/slow_clients.py); each
 # thread gets its own database connection. "sync" handles one request per process: simplest,
-# and safe only behind a proxy that buffers whole requests.
-worker_class = _settings["PODIUM_WORKER_CLASS"]
+# and safe only behind a proxy that buffers whole requests. gthread runs as Podium's subclass,
+# which takes a new connection only while one of its threads is free (registry/server/worker.py).
+worker_class = {
+    "gthread": "registry.server.worker.SpreadingThreadWorker",
+    "sync": "sync",
+}[_settings["PODIUM_WORKER_CLASS"]]
 
 # Threads per worker (PODIUM_THREADS); only gthread workers use more than one.
 threads = _settings["PODIUM_THREADS"]
