@@ -7,7 +7,8 @@ handful of training jobs), one worker could take them all while the other idled:
 half the throughput of the same scenario spread over both. Here a worker whose threads are all
 busy stops listening until one is free, so the next connection goes to a worker that can serve
 it now, or waits in the kernel's backlog until one can. Kept-alive connections already held
-are served as before; only new ones are steered.
+are served as before; only new ones are steered. It builds on gunicorn 25's gthread event loop
+(pyproject.toml holds gunicorn to 25.x).
 """
 
 from gunicorn.workers.gthread import ThreadWorker
