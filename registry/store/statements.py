@@ -27,6 +27,7 @@ from typing import NamedTuple
 from peewee import (
     CharField,
     Field,
+    FloatField,
     ForeignKeyField,
     Insert,
     IntegerField,
@@ -246,14 +247,15 @@ def _padded(values: Sequence) -> list:
 def _converter(column) -> Callable | None:
     """How a column's value from the driver becomes the field's Python value (None: as it is).
 
-    sqlite3 and psycopg2 already return integers and text as int and str; other fields (booleans
+    sqlite3 and psycopg2 already return integers, floats and text as int, float and str (SQLite's
+    REAL affinity stores an integer given to a float column as a float); other fields (booleans
     stored as 0/1 on SQLite, for one) are converted as peewee would, and so are the fields that
     define a conversion of their own (encrypted secrets).
     """
     field = column.rel_field if isinstance(column, ForeignKeyField) else column
     if not isinstance(field, Field):
         return None
-    plain = isinstance(field, (IntegerField, CharField, TextField))
+    plain = isinstance(field, (IntegerField, FloatField, CharField, TextField))
     if plain and type(field).python_value is Field.python_value:
         return None
     return field.python_value
