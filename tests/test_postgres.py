@@ -55,6 +55,41 @@ def test_requests_reuse_one_pooled_connection(postgres_database_url, tmp_path):
     db.obj.close_all()
 
 
+def _end_sessions(database_url: str) -> int:
+    """End every other session on the database, as a server restart or idle timeout would."""
+    with psycopg2.connect(database_url) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_pooled_sessions_the_server_ended_are_replaced_without_an_error(
+    postgres_database_url, tmp_path
+):
+    """The pool hands connections out without a round trip to check them: the first statement
+    finding its session ended runs again on a new one, for writes, reads and bare queries."""
+    client = _app(postgres_database_url, tmp_path, pool_size=4).test_client()
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "m"}).status_code
+    before = _sessions(postgres_database_url)
+    assert len(before) == 1 and _end_sessions(postgres_database_url) == 1
+    created = client.post("/api/2.0/mlflow/registered-models/create", json={"name": "n"})
+    assert created.status_code == 200, created.get_json()
+    after = _sessions(postgres_database_url)
+    assert len(after) == 1 and after != before
+
+    _end_sessions(postgres_database_url)
+    read = client.get("/api/2.0/mlflow/registered-models/get", query_string={"name": "n"})
+    assert read.status_code == 200, read.get_json()
+
+    _end_sessions(postgres_database_url)
+    with db.connection_context():  # a statement outside any transaction
+        assert db.execute_sql("SELECT 1").fetchone() == (1,)
+    assert len(_sessions(postgres_database_url)) == 1
+    db.obj.close_all()
+
+
 def test_without_a_pool_each_request_connects_and_disconnects(postgres_database_url, tmp_path):
     client = _app(postgres_database_url, tmp_path, pool_size=0).test_client()
     assert client.get("/health").status_code == 200

@@ -8,9 +8,9 @@ import threading
 import time
 from contextlib import contextmanager
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, InterfaceError, OperationalError, SqliteDatabase
 from playhouse import db_url
-from playhouse.pool import PooledDatabase
+from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -159,16 +159,78 @@ class QueuedWritersSqliteDatabase(SqliteDatabase):
         return depth == 1
 
 
+class PooledPostgres(PooledPostgresqlDatabase):
+    """PostgreSQL connections pooled per process, each checked by its first statement.
+
+    peewee's pool sends `SELECT 1` on every connection it hands out, so that one the server
+    ended while it sat in the pool (a restart, a failover, idle_session_timeout) is discarded,
+    not used: one more round trip for every request. Here a pooled connection is handed out
+    unchecked, and if its first statement (BEGIN, as a rule) finds the driver reporting the
+    connection lost, that statement never ran: the connection is discarded and the statement
+    runs again on the next one, so clients see nothing either way.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._untried = threading.local()  # this thread's connection has run no statement yet
+
+    def _is_closed(self, conn):
+        # The driver's own flags, no round trip; a transaction left open is rolled back.
+        status = self._adapter.txn_status(conn)
+        if conn.closed or status == self._adapter.txn_unknown:
+            return True
+        return status != self._adapter.txn_idle and super()._is_closed(conn)
+
+    def connect(self, reuse_if_open=False):
+        opened = super().connect(reuse_if_open)
+        if opened:
+            self._untried.value = True
+        return opened
+
+    def begin(self, isolation_level=None):
+        self._first_statement(lambda: super(PooledPostgres, self).begin(isolation_level))
+
+    def execute_sql(self, sql, params=None):
+        return self._first_statement(lambda: super(PooledPostgres, self).execute_sql(sql, params))
+
+    def _first_statement(self, run):
+        if not getattr(self._untried, "value", False):
+            return run()
+        # Every pooled connection may have been ended at once (a server restart): try each in
+        # turn, then a new one, which is not retried.
+        for _ in range(self._max_connections):
+            self._untried.value = False
+            try:
+                return run()
+            except (InterfaceError, OperationalError):
+                if not self._lost() or self.in_transaction():
+                    raise
+                contexts = self._state.ctx  # open connection_context()s carry on with the next
+                self.close()  # the pool discards it: the driver reports it lost
+                self.connect()
+                self._state.ctx = contexts
+        self._untried.value = False
+        return run()
+
+    def _lost(self) -> bool:
+        conn = self._state.conn
+        return (
+            conn is None
+            or bool(conn.closed)
+            or (self._adapter.txn_status(conn) == self._adapter.txn_unknown)
+        )
+
+
 def open_database(
     url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0, connect_timeout: int = 5
 ) -> Database:
     """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL.
 
-    With `pool_size` > 0, PostgreSQL connections are pooled per process: closing one (at the end
-    of each request) returns it to the pool instead of ending the session, and the pool checks
-    an idle connection with a round trip before handing it out, so connections a restarted
-    server dropped are discarded, not used. A PostgreSQL connection attempt gives up after
-    `connect_timeout` seconds: an unreachable server is an answer (503), never a hang.
+    With `pool_size` > 0, PostgreSQL connections are pooled per process (PooledPostgres): closing
+    one (at the end of each request) returns it to the pool instead of ending the session, and
+    a connection a restarted server dropped is discarded, not used. A PostgreSQL connection
+    attempt gives up after `connect_timeout` seconds: an unreachable server is an answer (503),
+    never a hang.
     """
     if url.startswith("sqlite:"):
         return QueuedWritersSqliteDatabase(
@@ -186,9 +248,8 @@ def open_database(
             lock_type="IMMEDIATE",
         )
     if url.startswith(("postgres:", "postgresql:")) and pool_size > 0:
-        scheme, rest = url.split(":", 1)
-        return db_url.connect(
-            f"{scheme}+pool:{rest}",
+        return PooledPostgres(
+            **db_url.parse(url),
             max_connections=pool_size,
             stale_timeout=_POOL_STALE_SECONDS,
             timeout=_POOL_WAIT_SECONDS,
