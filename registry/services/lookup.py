@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from peewee import Tuple, fn
+from peewee import Tuple, Value, fn
 
 from registry.errors import ResourceDoesNotExist
 from registry.store.db import locked
@@ -92,21 +92,31 @@ def key_values(table, owner_field: str, ids: list) -> dict:
 
 
 @statement
-def _aliases_of_versions(ids):
-    return (
-        Alias.select(Alias.version, Alias.alias).where(Alias.version.in_(ids)).order_by(Alias.alias)
+def _details_of_versions(ids):
+    # Tags and aliases in one query: a round trip fewer for every version a response carries.
+    tags = ModelVersionTag.select(
+        ModelVersionTag.version, Value("tag"), ModelVersionTag.key, ModelVersionTag.value
+    ).where(ModelVersionTag.version.in_(ids))
+    aliases = Alias.select(Alias.version, Value("alias"), Alias.alias, Value("")).where(
+        Alias.version.in_(ids)
     )
+    return tags + aliases  # UNION ALL
 
 
 def with_version_details(versions: Iterable[ModelVersion]) -> list[ModelVersion]:
-    """Attach tag_list and alias_names to each version, in two queries for the whole batch."""
+    """Attach tag_list (by key) and alias_names (sorted) to each version, in one query for
+    the whole batch."""
     versions = list(versions)
     if not versions:
         return versions
-    ids = [v.id for v in versions]
-    tags, aliases = key_values(ModelVersionTag, "version", ids), defaultdict(list)
-    for version_id, alias in _aliases_of_versions.tuples(ids):
-        aliases[version_id].append(alias)
+    tags, aliases = defaultdict(list), defaultdict(list)
+    for version_id, kind, key, value in sorted(
+        _details_of_versions.tuples([v.id for v in versions]), key=lambda row: row[2]
+    ):
+        if kind == "tag":
+            tags[version_id].append({"key": key, "value": value})
+        else:
+            aliases[version_id].append(key)
     for version in versions:
         version.tag_list = tags[version.id]
         version.alias_names = aliases[version.id]
