@@ -51,9 +51,13 @@ def create_model_version(
             creation_timestamp=model.last_updated_timestamp,
             last_updated_timestamp=model.last_updated_timestamp,
         )
-        for key, value in {tag["key"]: tag["value"] for tag in tags}.items():
+        tags = {tag["key"]: tag["value"] for tag in tags}
+        for key, value in tags.items():
             create(ModelVersionTag, version=version, key=key, value=value)
-        with_version_details([version])
+        # What with_version_details would read back, without the query: a new version has no
+        # aliases, and its tags are the ones just written (in the order it gives, by key).
+        version.tag_list = [{"key": key, "value": tags[key]} for key in sorted(tags)]
+        version.alias_names = []
         publish(events.model_version_created(version), version)
         return version
 
