@@ -10,7 +10,7 @@ from peewee import fn
 
 from registry.errors import InvalidParameter
 from registry.services.artifacts import owner_of
-from registry.services.lookup import find_model, find_version, with_version_details
+from registry.services.lookup import find_model_and_version, with_version_details
 from registry.services.tracking_lookup import (
     find_logged_model,
     find_run,
@@ -77,7 +77,7 @@ def download_uri(source: str) -> str:
 def version_lineage(*, name: str, version: int) -> dict:
     """A version with its run, its logged model and its recorded artifact files."""
     with reading():
-        found = with_version_details([find_version(find_model(name), version)])[0]
+        found = with_version_details([find_model_and_version(name, version)[1]])[0]
         lineage = {"model_version": found}
         if found.logged_model_id:
             model = LoggedModel.get_or_none(LoggedModel.model_id == found.logged_model_id)

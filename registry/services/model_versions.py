@@ -7,7 +7,13 @@ from registry.search.permitted import Viewer
 from registry.search.registry import model_version_ordering, model_version_where
 from registry.services.history import record_alias_change, record_stage_change
 from registry.services.lineage import check_version_source, download_uri
-from registry.services.lookup import find_model, find_version, with_models, with_version_details
+from registry.services.lookup import (
+    find_model,
+    find_model_and_version,
+    find_version,
+    with_models,
+    with_version_details,
+)
 from registry.services.protection import check_direct_transition
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
@@ -65,20 +71,20 @@ def create_model_version(
 def get_model_version(*, name: str, version: int) -> ModelVersion:
     """One version with its tags and aliases."""
     with reading():
-        return with_version_details([find_version(find_model(name), version)])[0]
+        return with_version_details([find_model_and_version(name, version)[1]])[0]
 
 
 def get_download_uri(*, name: str, version: int) -> str:
     """Where the version's artifacts can be downloaded from."""
     with reading():
-        return download_uri(find_version(find_model(name), version).source)
+        return download_uri(find_model_and_version(name, version)[1].source)
 
 
 @retry_conflicts
 def update_model_version(*, name: str, version: int, description: str) -> ModelVersion:
     """Replace a version's description."""
     with db.atomic():
-        found = find_version(find_model(name, for_update=True), version)
+        _model, found = find_model_and_version(name, version, for_update=True)
         found.description = description
         found.last_updated_timestamp = now_ms()
         save(found, ModelVersion.description, ModelVersion.last_updated_timestamp)
@@ -122,8 +128,7 @@ def transition_stage(
     moving it): protected stages need the stage permission (registry.services.protection).
     """
     with db.atomic():
-        model = find_model(name, for_update=True)
-        target = find_version(model, version)
+        model, target = find_model_and_version(name, version, for_update=True)
         check_direct_transition(model, target.current_stage, stage, level)
         signals.before_stage_transition.send(
             target,
@@ -169,7 +174,7 @@ def transition_stage(
 def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> None:
     """Set (or overwrite) one tag on a version."""
     with db.atomic():
-        found = find_version(find_model(name, for_update=True), version)
+        _model, found = find_model_and_version(name, version, for_update=True)
         ModelVersionTag.insert(version=found, key=key, value=value).on_conflict(
             conflict_target=[ModelVersionTag.version, ModelVersionTag.key],
             update={ModelVersionTag.value: value},
@@ -181,7 +186,7 @@ def set_model_version_tag(*, name: str, version: int, key: str, value: str) -> N
 def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
     """Remove one tag from a version; removing a missing tag is a no-op."""
     with db.atomic():
-        found = find_version(find_model(name, for_update=True), version)
+        _model, found = find_model_and_version(name, version, for_update=True)
         deleted = (
             ModelVersionTag.delete()
             .where((ModelVersionTag.version == found) & (ModelVersionTag.key == key))
