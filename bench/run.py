@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,46 +87,52 @@ def point_operations(
     work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
 ) -> list:
     """Each scenario against both ceilings and against Podium; one row per scenario."""
-    servers = {
-        "ceiling": lambda: ceiling(work, workers),
-        "kept": lambda: ceiling(work, workers, keep_connection=True),
-        "podium": lambda: podium(work, workers, "point"),
-    }
-    rows = {}
-    for label, start in servers.items():
-        with start() as (base, process):
-            env = scenario_env(base, label)
-            for scenario in scenarios:
-                before = web_worker_cpu_seconds(process)
-                result = wrk(base, scenario, seconds, connections, env)
-                result["busiest_share"] = busiest_worker_share(
-                    before, web_worker_cpu_seconds(process)
-                )
-                rows.setdefault(scenario, {})[label] = result
+    with ExitStack() as stack:
+        started = {
+            "ceiling": stack.enter_context(ceiling(work, workers)),
+            "kept": stack.enter_context(ceiling(work, workers, keep_connection=True)),
+            "podium": stack.enter_context(podium(work, workers, "point")),
+        }
+        rows = side_by_side(started, scenarios, seconds=seconds, connections=connections)
     return [(scenario, r["podium"], r["ceiling"], r["kept"]) for scenario, r in rows.items()]
+
+
+def side_by_side(
+    started: dict[str, tuple], scenarios: list[str], *, seconds: int, connections: int
+) -> dict:
+    """{scenario: {label: wrk result}} from servers that all run at once, taking turns.
+
+    Each scenario runs on every server back to back, the first of them rotating from one
+    scenario to the next: a shared machine's speed drifts by a fifth within minutes, and a
+    ratio of two runs made minutes apart measured that drift as much as the servers.
+    """
+    envs = {label: scenario_env(base, label) for label, (base, _process) in started.items()}
+    labels = list(started)
+    rows = {}
+    for turn, scenario in enumerate(scenarios):
+        for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
+            base, process = started[label]
+            before = web_worker_cpu_seconds(process)
+            result = wrk(base, scenario, seconds, connections, envs[label])
+            result["busiest_share"] = busiest_worker_share(before, web_worker_cpu_seconds(process))
+            rows.setdefault(scenario, {})[label] = result
+    return rows
 
 
 def postgres_operations(
     work: Path, *, workers: int, seconds: int, connections: int, scenarios: list[str]
 ) -> dict:
     """Each scenario against the floor app and Podium, each on a fresh PostgreSQL database."""
-    rows = {}
-    for label in ("ceiling", "podium"):
-        with postgres_database(label) as url:
-            start = (
-                ceiling(work, workers, database_url=url)
-                if label == "ceiling"
-                else podium(work, workers, "postgres", database_url=url)
-            )
-            with start as (base, process):
-                env = scenario_env(base, f"pg-{label}")
-                for scenario in scenarios:
-                    before = web_worker_cpu_seconds(process)
-                    result = wrk(base, scenario, seconds, connections, env)
-                    result["busiest_share"] = busiest_worker_share(
-                        before, web_worker_cpu_seconds(process)
-                    )
-                    rows.setdefault(scenario, {})[label] = result
+    with ExitStack() as stack:
+        floor_url = stack.enter_context(postgres_database("ceiling"))
+        podium_url = stack.enter_context(postgres_database("podium"))
+        started = {
+            "ceiling": stack.enter_context(ceiling(work, workers, database_url=floor_url)),
+            "podium": stack.enter_context(
+                podium(work, workers, "postgres", database_url=podium_url)
+            ),
+        }
+        rows = side_by_side(started, scenarios, seconds=seconds, connections=connections)
     return {
         "server_version": postgres_version(),
         "rows": [(scenario, r["podium"], r["ceiling"]) for scenario, r in rows.items()],
