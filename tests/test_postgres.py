@@ -19,6 +19,8 @@ def test_postgres_urls_open_a_pool_unless_the_pool_size_is_zero():
     assert (pooled.database, pooled.connect_params["host"]) == ("podium", "db.internal")
     plain = open_database(url, pool_size=0)
     assert type(plain) is PostgresqlDatabase
+    with pytest.raises(ValueError, match="names no database"):
+        open_database("postgresql://podium@db.internal:5432", pool_size=4)
 
 
 def _sessions(database_url: str) -> list[int]:

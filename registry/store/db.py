@@ -248,8 +248,11 @@ def open_database(
             lock_type="IMMEDIATE",
         )
     if url.startswith(("postgres:", "postgresql:")) and pool_size > 0:
+        settings = db_url.parse(url)
+        if not settings.get("database"):
+            raise ValueError(f"PODIUM_DATABASE_URL {url!r} names no database")
         return PooledPostgres(
-            **db_url.parse(url),
+            **settings,
             max_connections=pool_size,
             stale_timeout=_POOL_STALE_SECONDS,
             timeout=_POOL_WAIT_SECONDS,
