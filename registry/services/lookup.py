@@ -7,7 +7,7 @@ from peewee import JOIN, Tuple, Value, fn
 
 from registry.errors import ResourceDoesNotExist
 from registry.store.db import is_sqlite, locked
-from registry.store.statements import statement
+from registry.store.statements import instance, statement
 from registry.store.tables.registry import (
     STAGES,
     Alias,
@@ -89,18 +89,12 @@ def find_model_and_version(
     if not rows:
         raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
     split = len(_MODEL_FIELDS)
-    model = _instance(RegisteredModel, _MODEL_FIELDS, rows[0][:split])
+    model = instance(RegisteredModel, _MODEL_FIELDS, rows[0][:split])
     if rows[0][split] is None:  # the version's id
         raise ResourceDoesNotExist(f"Model Version (name={name}, version={version}) not found")
-    found = _instance(ModelVersion, _VERSION_FIELDS, rows[0][split:])
+    found = instance(ModelVersion, _VERSION_FIELDS, rows[0][split:])
     found.model = model
     return model, found
-
-
-def _instance(table, names: list[str], values) -> object:
-    instance = table(__no_default__=True)
-    instance.__data__ = dict(zip(names, values, strict=True))
-    return instance
 
 
 @statement

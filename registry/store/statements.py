@@ -84,13 +84,7 @@ class Statement:
         compiled, rows = self._select(args, shape)
         if None in compiled.fields:
             raise TypeError("rows() needs a query selecting only its model's fields; use tuples()")
-        model = compiled.query.model
-        instances = []
-        for values in rows:
-            instance = model(__no_default__=True)
-            instance.__data__ = dict(zip(compiled.fields, values, strict=True))
-            instances.append(instance)
-        return instances
+        return [instance(compiled.query.model, compiled.fields, values) for values in rows]
 
     def tuples(self, *args, **shape) -> list[tuple]:
         """Every row the query selects, as a tuple in the order of its columns."""
@@ -176,6 +170,13 @@ class Statement:
             ],
             converters=[_converter(column) for column in columns],
         )
+
+
+def instance(table: type[Model], names: Sequence[str], values: Sequence) -> Model:
+    """A row of `table` from its fields' names and fetched values, without peewee's defaults."""
+    row = table(__no_default__=True)
+    row.__data__ = dict(zip(names, values, strict=True))
+    return row
 
 
 def statement(build: Callable[..., Query]) -> Statement:
