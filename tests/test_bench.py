@@ -66,7 +66,11 @@ def test_point_scenarios_run_against_podium_and_both_ceilings():
         assert 0.5 <= number(busiest) <= 1.0, f"{name}: the workers' CPU split was not measured"
         for rps in (podium_rps, ceiling_rps, kept_rps):
             assert number(rps) > 0, f"{name}: a server answered nothing"
-        assert number(tail) == pytest.approx(number(p99) / number(p50), abs=0.1)
+        # The table rounds p50 and p99 to 0.1 ms and computes the tail before rounding, so the
+        # shown tail lies between the ratios of the rounding bounds (itself rounded to 0.1).
+        low = (number(p99) - 0.05) / (number(p50) + 0.05) - 0.05
+        high = (number(p99) + 0.05) / max(number(p50) - 0.05, 0.001) + 0.05
+        assert low <= number(tail) <= high, f"{name}: p99/p50 does not follow from p50 and p99"
 
 
 def test_update_readme_refuses_a_partial_run():
