@@ -171,3 +171,27 @@ def test_create_and_save_match_peewees_own(database):
     point.is_nan = False
     statements.save(point, Metric.is_nan)
     assert Metric.get_by_id(point.id).is_nan is False
+
+
+def test_create_many_inserts_what_create_would(database):
+    experiment = Experiment.create(name="e")
+    run = Run.create(run_id="r" * 32, experiment=experiment, artifact_uri="mlflow-artifacts:/r")
+
+    def points(first):
+        return [
+            {"run": run, "key": "k", "value": float(step), "is_nan": step == 2, "timestamp": step}
+            for step in range(first, first + 3)
+        ]
+
+    statements.create_many(Metric, points(0))
+    statements.create_many(Metric, points(3))  # runs the INSERT compiled for the first three
+    stored = [
+        (m.key, m.value, m.is_nan, m.timestamp, m.step)
+        for m in Metric.select().where(Metric.run == run).order_by(Metric.id)
+    ]
+    assert stored == [("k", float(step), step == 2, step, 0) for step in range(6)]  # step: default
+    run_row = {"experiment": experiment, "artifact_uri": "mlflow-artifacts:/s"}
+    with pytest.raises(TypeError, match="same columns"):  # start_time: nullable, no default
+        statements.create_many(
+            Run, [{**run_row, "run_id": "s" * 32}, {**run_row, "run_id": "t" * 32, "start_time": 1}]
+        )

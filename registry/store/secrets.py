@@ -24,6 +24,7 @@ from playhouse import db_url
 log = logging.getLogger(__name__)
 
 KEY_FILE_SUFFIX = ".key"  # the default key file: the SQLite database's path plus this
+MAX_OPENED = 4096  # decrypted tokens kept per process (about one per webhook secret)
 
 
 class SecretKeyError(RuntimeError):
@@ -36,6 +37,10 @@ class _KeyRing:
     def __init__(self):
         self.fernet: MultiFernet | None = None
         self.source = "no key configured"
+        # Plaintexts of tokens already opened with these keys. A token never changes (a new
+        # secret is a new token), so this serves nothing stale; it spares the dispatcher a
+        # Fernet decryption per webhook per claim (~9% of its CPU draining a backlog).
+        self.opened: dict[str, str] = {}
 
     def require(self) -> MultiFernet:
         if self.fernet is None:
@@ -51,6 +56,7 @@ def configure(settings: dict) -> None:
     keys, source = load_keys(settings)
     keyring.fernet = MultiFernet([_fernet(key, source) for key in keys])
     keyring.source = source
+    keyring.opened = {}
 
 
 def load_keys(settings: dict) -> tuple[list[str], str]:
@@ -90,14 +96,21 @@ def encrypt(plaintext: str) -> str:
 
 def decrypt(token: str) -> str:
     """The plaintext of a stored token; SecretKeyError if no configured key opens it."""
+    opened = keyring.opened.get(token)
+    if opened is not None:
+        return opened
     try:
-        return keyring.require().decrypt(token.encode()).decode()
+        plaintext = keyring.require().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretKeyError(
             f"a stored webhook secret cannot be decrypted with the keys from {keyring.source}: "
             "configure the key it was encrypted with (during a rotation, list it after the new "
             "one)"
         ) from None
+    if len(keyring.opened) >= MAX_OPENED:
+        keyring.opened.clear()
+    keyring.opened[token] = plaintext
+    return plaintext
 
 
 class EncryptedTextField(TextField):

@@ -185,6 +185,7 @@ def statement(build: Callable[..., Query]) -> Statement:
 
 
 _creates: dict[tuple, Statement] = {}
+_create_manys: dict[tuple, Statement] = {}
 _saves: dict[tuple, Statement] = {}
 
 
@@ -205,6 +206,33 @@ def create(table: type[Model], /, **values) -> Model:
         instance.__data__[primary_key.name] = new_id
     instance._dirty.clear()
     return instance
+
+
+def create_many(table: type[Model], rows: Sequence[dict]) -> None:
+    """`create()` for several rows of the same columns, in one INSERT compiled once per table,
+    set of columns and number of rows (callers keep batches small: each row is bound apart)."""
+    instances = [table(**values) for values in rows]
+    names = tuple(instances[0].__data__)
+    if any(tuple(row.__data__) != names for row in instances):
+        raise TypeError("create_many() needs rows of the same columns")
+    fields = [table._meta.fields[name] for name in names]
+    key = (table, len(rows), *names)
+    insert = _create_manys.get(key)
+    if insert is None:
+        width = len(fields)
+
+        def build(*values):
+            return table.insert_many(
+                [
+                    dict(zip(fields, values[start : start + width], strict=True))
+                    for start in range(0, len(values), width)
+                ]
+            )
+
+        insert = _create_manys[key] = Statement(build, arity=width * len(rows))
+    insert.execute(
+        *(field.db_value(row.__data__[field.name]) for row in instances for field in fields)
+    )
 
 
 def save(instance: Model, *fields: Field) -> None:
