@@ -4,6 +4,7 @@ with the standardwebhooks package and MLflow's own signature function."""
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,30 @@ def test_continuous_failures_disable_the_webhook(server, client, receiver, model
     found = requests.get(f"{server.url}/api/2.0/mlflow/webhooks/{webhook['webhook_id']}").json()
     assert found["webhook"]["status"] == "DISABLED"
     assert "4 consecutive failed deliveries" in found["webhook"]["disabled_reason"]
+
+
+def test_successes_log_one_attempt_each_and_end_a_failure_streak(
+    server, client, receiver, model_name
+):
+    webhook = _create(server, receiver, model_name, ["registered_model_tag.set"])
+    client.create_registered_model(model_name)
+    receiver.answer(400, 400, 400)  # three failures in a row, one short of disabling
+    for value in "abc":
+        client.set_registered_model_tag(model_name, "k", value)
+    _settled(server, webhook["webhook_id"], 3)
+    with ThreadPoolExecutor(4) as pool:  # a burst, so successes settle in batches
+        tags = [f"t{i}" for i in range(12)]
+        list(pool.map(lambda tag: client.set_registered_model_tag(model_name, tag, "v"), tags))
+    deliveries = _settled(server, webhook["webhook_id"], 15)
+    succeeded = [d for d in deliveries if d["status"] == "succeeded"]
+    assert len(succeeded) == 12
+    assert all([a["response_status"] for a in d["attempts"]] == [200] for d in succeeded)
+    receiver.answer(400, 400, 400)  # three more: the successes began the count anew
+    for value in "def":
+        client.set_registered_model_tag(model_name, "k", value)
+    _settled(server, webhook["webhook_id"], 18)
+    found = requests.get(f"{server.url}/api/2.0/mlflow/webhooks/{webhook['webhook_id']}").json()
+    assert found["webhook"]["status"] == "ACTIVE", found["webhook"]["disabled_reason"]
 
 
 def test_secret_rotation_signs_with_both_secrets(server, client, receiver, model_name):
