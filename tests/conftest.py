@@ -5,6 +5,7 @@ suite on PostgreSQL: each fixture then creates (and drops) a database of its own
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -170,6 +171,7 @@ class LiveServer:
             "--workers",
             str(self.workers),
         ]
+        logged = self.log.stat().st_size if self.log.exists() else 0  # a restart appends
         with open(self.log, "ab") as log:
             # A session of its own, so kill() reaches the master, workers and dispatcher at once.
             self.process = subprocess.Popen(
@@ -184,14 +186,22 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):  # workers still booting
-                pass
+            # Up once every worker has built the app, not only the first to answer: a test that
+            # stops or kills one relies on the others serving.
+            if self._serving_workers(logged) >= self.workers:
+                try:
+                    if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                        return self
+                except (requests.ConnectionError, requests.Timeout):
+                    pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def _serving_workers(self, logged: int) -> int:
+        with open(self.log, "rb") as log:
+            log.seek(logged)
+            return len(re.findall(rb"worker \d+ is serving", log.read()))
 
     def dispatcher_pid(self) -> int:
         """The pid of the webhook dispatcher (`podium worker`) this server's master started."""

@@ -82,9 +82,15 @@ limit_request_fields = 100
 # At most 8190 bytes per header (gunicorn's default); a larger one is refused with a 431.
 limit_request_field_size = 8190
 
+
+# Once a worker has built the app (its database set up, after waiting for it if it was away):
 # gunicorn's own refusals (those 414s and 431s, malformed request lines) are written in MLflow's
-# JSON error shape instead of gunicorn's HTML page (registry/server/refusals.py).
-post_worker_init = answer_refusals_in_json
+# JSON error shape instead of gunicorn's HTML page (registry/server/refusals.py), and one line
+# says the worker serves. gunicorn logs only "Booting worker", at the fork.
+def post_worker_init(worker):
+    answer_refusals_in_json(worker)
+    worker.log.info("worker %s is serving", worker.pid)
+
 
 # Errors and lifecycle messages to stderr, likewise collected by the service manager.
 errorlog = "-"
