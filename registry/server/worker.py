@@ -7,8 +7,16 @@ handful of training jobs), one worker could take them all while the other idled:
 half the throughput of the same scenario spread over both. Here a worker whose threads are all
 busy stops listening until one is free, so the next connection goes to a worker that can serve
 it now, or waits in the kernel's backlog until one can. Kept-alive connections already held
-are served as before; only new ones are steered. It builds on gunicorn 25's gthread event loop
-(pyproject.toml holds gunicorn to 25.x).
+are served as before; only new ones are steered.
+
+On SIGTERM, gunicorn's gthread worker waits for its open connections in one poll of up to the
+graceful timeout, and an idle kept-alive connection (a client's pool holds one between
+requests) ends only after that poll: every stop took the whole PODIUM_GRACEFUL_TIMEOUT (30 s)
+while any client was connected. Here idle kept-alive connections are closed as the drain
+starts (a request already sent on one is served first), and the drain polls every second, so
+a worker stops as soon as its in-flight requests are done.
+
+It builds on gunicorn 25's gthread event loop (pyproject.toml holds gunicorn to 25.x).
 """
 
 from gunicorn.workers.gthread import ThreadWorker
@@ -26,4 +34,19 @@ class SpreadingThreadWorker(ThreadWorker):
             and self.nr_conns < self.worker_connections
             and self.busy_connections() < self.cfg.threads
         )
+        if not self.alive:  # draining after SIGTERM
+            super().wait_for_and_dispatch_events(0)  # a request already sent is served
+            self.close_idle_connections()
+            timeout = min(timeout, 1.0)
         super().wait_for_and_dispatch_events(timeout)
+
+    def close_idle_connections(self) -> None:
+        """Close kept-alive connections no request is using (as murder_keepalived does late)."""
+        while self.keepalived_conns:
+            conn = self.keepalived_conns.popleft()
+            try:
+                self.poller.unregister(conn.sock)
+            except (OSError, KeyError, ValueError):
+                pass  # already unregistered
+            self.nr_conns -= 1
+            conn.close()
