@@ -45,11 +45,12 @@ def cluster():
 
 
 @pytest.fixture
-def server(cluster, tmp_path):
+def server(cluster, tmp_path, request):
     if cluster.process.poll() is not None:  # an earlier test failed while it was down
         cluster.start()
     url = cluster.create_database("podium_" + uuid.uuid4().hex[:8])
-    live = LiveServer(url, tmp_path, env=SERVER_ENV).start()
+    env = {**SERVER_ENV, **getattr(request, "param", {})}  # a test's own settings, if any
+    live = LiveServer(url, tmp_path, env=env).start()
     yield live
     live.stop()
     if cluster.process.poll() is not None:
@@ -321,9 +322,15 @@ def test_sessions_the_server_ends_are_replaced_in_every_process(server, cluster,
     assert sorted(_delivered_versions(receiver, expected=4), key=int) == ["1", "2", "3", "4"]
 
 
+WORKER_TIMEOUT = 2  # seconds; the outage below lasts several times as long
+
+
+@pytest.mark.parametrize("server", [{"PODIUM_WORKER_TIMEOUT": str(WORKER_TIMEOUT)}], indirect=True)
 def test_a_worker_started_while_postgres_is_away_waits_for_it(server, cluster):
     """gunicorn stops the whole server when a worker fails to boot: one replaced during the
-    outage must wait for the database instead, and serve once it is back."""
+    outage must wait for the database instead, and serve once it is back. gunicorn times a
+    worker out only after its first heartbeat, which comes once it serves, so a wait longer
+    than PODIUM_WORKER_TIMEOUT is not taken for a hung worker (and replaced again)."""
     import signal
 
     client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
@@ -339,6 +346,9 @@ def test_a_worker_started_while_postgres_is_away_waits_for_it(server, cluster):
         assert time.monotonic() < deadline, server.log.read_text()
         time.sleep(0.05)
     _assert_unavailable(_create_version(server, "respawned"))  # the other worker answers
+    time.sleep(3 * WORKER_TIMEOUT)
+    assert "WORKER TIMEOUT" not in server.log.read_text()
+    assert server.log.read_text().count("waiting for it") == 1
 
     cluster.start()
     _recover(server, "respawned")
