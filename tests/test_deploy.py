@@ -139,13 +139,14 @@ def test_sigterm_finishes_in_flight_requests_then_stops_workers_and_dispatcher(l
 
 
 def test_sigterm_does_not_wait_out_the_graceful_timeout_for_idle_kept_alive_clients(live_server):
-    session = requests.Session()  # as the MLflow client does: its connection stays open
-    assert session.get(live_server.url + "/health", timeout=5).status_code == 200
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=live_server.url, registry_uri=live_server.url)
+    client.create_registered_model("kept-alive")  # the client's session keeps its connection
     started = time.monotonic()
     live_server.process.send_signal(signal.SIGTERM)
     assert live_server.process.wait(timeout=25) == 0  # gunicorn's own drain took the whole 30 s
     assert time.monotonic() - started < 10
-    session.close()
 
 
 # --- what every recipe runs and sets ----------------------------------------------------------

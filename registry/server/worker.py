@@ -41,12 +41,7 @@ class SpreadingThreadWorker(ThreadWorker):
         super().wait_for_and_dispatch_events(timeout)
 
     def close_idle_connections(self) -> None:
-        """Close kept-alive connections no request is using (as murder_keepalived does late)."""
-        while self.keepalived_conns:
-            conn = self.keepalived_conns.popleft()
-            try:
-                self.poller.unregister(conn.sock)
-            except (OSError, KeyError, ValueError):
-                pass  # already unregistered
-            self.nr_conns -= 1
-            conn.close()
+        """Close kept-alive connections no request is using: gunicorn's own expiry, run now."""
+        for conn in self.keepalived_conns:
+            conn.timeout = 0
+        self.murder_keepalived()
