@@ -25,14 +25,15 @@ def create_app(config: dict | None = None) -> Flask:
         webhooks,
     )
     from registry.api import registry as registry_api
+    from registry.api.json_encoding import OrjsonProvider
     from registry.artifacts import store as artifact_store
     from registry.config import load_settings
 
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(load_settings())
     app.config.update(config or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["PODIUM_MAX_REQUEST_BYTES"]
-    app.json.sort_keys = False
 
     # First, so that even a request the database fails has its id and is counted.
     request_ids.init_app(app)
