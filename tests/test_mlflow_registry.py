@@ -25,6 +25,23 @@ def test_create_and_get_registered_model(mlflow_client, model_name):
     assert fetched.latest_versions == []
 
 
+def test_non_ascii_names_and_text_come_back_as_sent(shared_server, mlflow_client, model_name):
+    # Bodies are UTF-8 (registry/api/json_encoding.py), not \u escapes: the client must read
+    # them back unchanged, through search too.
+    name = f"{model_name}-модель-ü-✓"
+    mlflow_client.create_registered_model(name, description="détecte les visages ✓")
+    mlflow_client.create_model_version(name, SOURCE, tags={"note": "ünïcødé"})
+
+    assert mlflow_client.get_registered_model(name).description == "détecte les visages ✓"
+    (found,) = mlflow_client.search_model_versions(f"name='{name}'")
+    assert (found.name, found.tags) == (name, {"note": "ünïcødé"})
+    raw = requests.get(
+        f"{shared_server.url}/api/2.0/mlflow/registered-models/get", params={"name": name}
+    )
+    assert raw.headers["Content-Type"] == "application/json"
+    assert "модель".encode() in raw.content
+
+
 def test_create_existing_name_is_resource_already_exists(mlflow_client, model_name):
     mlflow_client.create_registered_model(model_name)
     with pytest.raises(MlflowException) as error:

@@ -155,6 +155,17 @@ def test_no_connection_crosses_a_fork(app):
     db.close()
 
 
+def test_what_orjson_refuses_is_encoded_as_flask_would(app):
+    # Integers past 64 bits and non-string keys fall back to the standard encoder.
+    import json
+
+    with app.app_context():
+        for value in ({"n": 2**70}, {1: "one"}, {"nested": [{"n": -(2**64)}]}):
+            body = app.json.response(value).get_data()
+            assert json.loads(body) == json.loads(json.dumps(value))
+        assert app.json.response({"a": "é"}).get_data() == '{"a":"é"}\n'.encode()
+
+
 def test_health_and_version(client):
     from importlib.metadata import version
 
