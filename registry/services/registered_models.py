@@ -10,8 +10,8 @@ from registry.search.permitted import Viewer
 from registry.search.registry import registered_model_ordering, registered_model_where
 from registry.services import grants
 from registry.services.lookup import (
+    find_latest_versions,
     find_model,
-    latest_versions,
     model_exists,
     with_model_details,
 )
@@ -154,8 +154,7 @@ def search_registered_models(
 def get_latest_versions(*, name: str, stages: list[str] = ()) -> list[ModelVersion]:
     """The highest version in each requested stage (every stage when none are named)."""
     with reading():
-        model = find_model(name)
-        return latest_versions([model], stages or STAGES).get(model.id, [])
+        return find_latest_versions(name, stages or STAGES)
 
 
 def _unique_tags(tags) -> dict:
