@@ -191,6 +191,24 @@ def test_latest_versions_per_stage(mlflow_client, model_name):
     assert sorted(v.version for v in model.latest_versions) == ["1", "3", "4"]
 
 
+def test_latest_versions_of_a_missing_or_empty_model(mlflow_client, model_name):
+    with pytest.raises(MlflowException) as error:
+        mlflow_client.get_latest_versions(model_name)
+    assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    mlflow_client.create_registered_model(model_name)
+    assert mlflow_client.get_latest_versions(model_name) == []
+    mlflow_client.create_model_version(model_name, SOURCE, tags={"k": "v"})
+    mlflow_client.set_registered_model_alias(model_name, "champion", "1")
+    mlflow_client.transition_model_version_stage(model_name, "1", "Production")
+    mlflow_client.create_model_version(model_name, SOURCE)
+
+    latest = mlflow_client.get_latest_versions(model_name)
+    assert [(v.current_stage, v.version) for v in latest] == [("None", "2"), ("Production", "1")]
+    assert (latest[1].tags, latest[1].aliases) == ({"k": "v"}, ["champion"])
+    assert mlflow_client.get_latest_versions(model_name, stages=["Archived"]) == []
+
+
 def test_get_latest_versions_by_get(shared_server, model_name, mlflow_client):
     _register(mlflow_client, model_name, count=2)
     response = requests.get(
