@@ -4,7 +4,7 @@ from hooks import events, signals
 from hooks.outbox import publish
 from registry.errors import InvalidParameter
 from registry.services.history import record_alias_change
-from registry.services.lookup import find_model, find_version, with_version_details
+from registry.services.lookup import find_model, find_model_and_version, with_version_details
 from registry.services.protection import check_alias
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
@@ -20,9 +20,8 @@ def set_alias(
     """Point `alias` at `version`, creating or moving it in one transaction; a protected alias
     needs MANAGE_PRODUCTION_VERSIONS (`level`: the caller's on the model, None if no one's)."""
     with db.atomic():
-        model = find_model(name, for_update=True)
+        model, target = find_model_and_version(name, version, for_update=True)
         check_alias(model, alias, level)
-        target = find_version(model, version)
         current = _version_by_alias.first(model.id, alias)
         previous = current.version if current is not None else None
         if previous == version:

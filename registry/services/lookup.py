@@ -189,8 +189,10 @@ def latest_versions(models: list[RegisteredModel], stages=STAGES) -> dict[int, l
 
 
 @statement
-def _model_and_latest(name, stages):
-    # The model even when no version is in those stages (LEFT JOIN), so a miss is its own error.
+def _latest_of_model(name, stages):
+    # The versions with their model's columns; an empty answer leaves open whether the model
+    # exists. (Joining the model LEFT to its versions, which would tell, made PostgreSQL
+    # aggregate once per version of the model: 7-19 ms instead of 0.5 for 200 versions.)
     highest = (
         ModelVersion.select(ModelVersion.model, fn.MAX(ModelVersion.version))
         .join(RegisteredModel)
@@ -198,33 +200,26 @@ def _model_and_latest(name, stages):
         .group_by(ModelVersion.model, ModelVersion.current_stage)
     )
     return (
-        RegisteredModel.select(
-            *RegisteredModel._meta.sorted_fields, *ModelVersion._meta.sorted_fields
-        )
-        .join(
-            ModelVersion,
-            JOIN.LEFT_OUTER,
-            on=(ModelVersion.model == RegisteredModel.id)
-            & Tuple(ModelVersion.model, ModelVersion.version).in_(highest),
-        )
-        .where(RegisteredModel.name == name)
+        ModelVersion.select(*ModelVersion._meta.sorted_fields, *RegisteredModel._meta.sorted_fields)
+        .join(RegisteredModel)
+        .where(Tuple(ModelVersion.model, ModelVersion.version).in_(highest))
     )
 
 
 def find_latest_versions(name: str, stages=STAGES) -> list[ModelVersion]:
-    """find_model then latest_versions in one query: the highest version of model `name` in
-    each of `stages`, in stage order, with details (a round trip fewer for get-latest)."""
-    rows = _model_and_latest.tuples(name, list(stages))
+    """find_model then latest_versions, in one query when the model has such versions: the
+    highest version of model `name` in each of `stages`, in stage order, with details."""
+    rows = _latest_of_model.tuples(name, list(stages))
     if not rows:
-        raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
-    split = len(_MODEL_FIELDS)
-    model = instance(RegisteredModel, _MODEL_FIELDS, rows[0][:split])
+        find_model(name)  # raises if there is no such model
+        return []
+    split = len(_VERSION_FIELDS)
+    model = instance(RegisteredModel, _MODEL_FIELDS, rows[0][split:])
     found = []
     for row in rows:
-        if row[split] is not None:  # the version's id: None when no version is in a stage
-            version = instance(ModelVersion, _VERSION_FIELDS, row[split:])
-            version.model = model
-            found.append(version)
+        version = instance(ModelVersion, _VERSION_FIELDS, row[:split])
+        version.model = model
+        found.append(version)
     found.sort(key=lambda v: STAGES.index(v.current_stage))
     return with_version_details(found)
 
