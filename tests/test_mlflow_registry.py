@@ -238,6 +238,24 @@ def test_aliases(mlflow_client, model_name):
     assert error.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
+def test_an_alias_to_a_missing_version_or_model_is_refused_and_stores_nothing(
+    mlflow_client, model_name
+):
+    # The model and the version are read in one query; each miss keeps its own error.
+    with pytest.raises(MlflowException) as error:
+        mlflow_client.set_registered_model_alias(model_name, "champion", "1")
+    assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert f"name={model_name}" in error.value.message
+
+    _register(mlflow_client, model_name)
+    with pytest.raises(MlflowException) as error:
+        mlflow_client.set_registered_model_alias(model_name, "champion", "7")
+    assert error.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert "version=7" in error.value.message
+    assert mlflow_client.get_registered_model(model_name).aliases == {}
+    assert mlflow_client.get_model_version(model_name, "1").aliases == []
+
+
 @pytest.mark.parametrize("alias", ["latest", "Latest", "v1", "V42"])
 def test_reserved_aliases_are_rejected(mlflow_client, model_name, alias):
     _register(mlflow_client, model_name)

@@ -43,7 +43,9 @@ class _Writer:
         # directly when the object is not a dict: wire objects are mostly model rows.
         asks = type(schema).get_attribute is not Schema.get_attribute
         lines = ["def dump(obj):", "    out = {}"]
-        if not asks:
+        if asks:
+            ask = self.name_of(schema.get_attribute, "get_attribute")
+        else:
             lines.append("    direct = not isinstance(obj, dict)")
         for field_name, field in schema.dump_fields.items():
             key = field.data_key or field_name
@@ -53,7 +55,6 @@ class _Writer:
                 continue
             attribute = field.attribute or field_name
             if asks:
-                ask = self.name_of(schema.get_attribute, "get_attribute")
                 lines.append(f"    value = {ask}(obj, {attribute!r}, _MISSING)")
             elif "." in attribute:
                 lines.append(f"    value = _read(obj, {attribute!r})")
