@@ -92,6 +92,59 @@ def test_pooled_sessions_the_server_ended_are_replaced_without_an_error(
     db.obj.close_all()
 
 
+class _RecordingCursor(psycopg2.extensions.cursor):
+    """The driver's own cursor, noting each query it sends to the server."""
+
+    sent: list[str] = []
+
+    def execute(self, query, vars=None):
+        self.sent.append(query if isinstance(query, str) else query.decode())
+        return super().execute(query, vars)
+
+
+def _record_queries(monkeypatch) -> list[str]:
+    sent = _RecordingCursor.sent = []
+    open_raw = db.obj._connect
+
+    def connect():
+        connection = open_raw()
+        connection.cursor_factory = _RecordingCursor
+        return connection
+
+    monkeypatch.setattr(db.obj, "_connect", connect)
+    db.obj.close_all()  # connections opened from now on record
+    return sent
+
+
+def test_begin_travels_with_the_first_statement_and_reads_need_no_transaction(
+    postgres_database_url, tmp_path, monkeypatch
+):
+    client = _app(postgres_database_url, tmp_path, pool_size=2).test_client()
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "m"}).status_code
+    sent = _record_queries(monkeypatch)
+
+    created = client.post("/api/2.0/mlflow/registered-models/create", json={"name": "n"})
+    assert created.status_code == 200
+    assert sent[0].startswith("BEGIN; SELECT") and sent[-1] == "COMMIT"
+    assert not any(query.startswith("BEGIN") for query in sent[1:])
+
+    sent.clear()
+    read = client.get("/api/2.0/mlflow/registered-models/get", query_string={"name": "n"})
+    assert read.status_code == 200
+    assert sent and not any(query.startswith(("BEGIN", "COMMIT")) for query in sent)
+
+    # A write refused after its first statement rolls back whole, and the connection goes
+    # back to the pool clean for the next request.
+    sent.clear()
+    taken = client.post("/api/2.0/mlflow/registered-models/create", json={"name": "n"})
+    assert taken.get_json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert sent[0].startswith("BEGIN; ") and sent[-1] == "ROLLBACK"
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "o"}).status_code
+    listed = client.get("/api/2.0/mlflow/registered-models/search").get_json()
+    assert [model["name"] for model in listed["registered_models"]] == ["m", "n", "o"]
+    db.obj.close_all()
+
+
 def test_without_a_pool_each_request_connects_and_disconnects(postgres_database_url, tmp_path):
     client = _app(postgres_database_url, tmp_path, pool_size=0).test_client()
     assert client.get("/health").status_code == 200
