@@ -262,6 +262,10 @@ def test_metric_history_and_non_finite_values(mlflow_client, experiment_id):
     mlflow_client.log_metric(run_id, "late", 9.0, timestamp=50, step=9)
     mlflow_client.log_metric(run_id, "late", 1.0, timestamp=99, step=1)
     assert mlflow_client.get_run(run_id).data.metrics["late"] == 9.0
+    # On one step the later timestamp wins, then on one timestamp the larger value.
+    for value, timestamp in [(5.0, 20), (4.0, 30), (3.0, 25), (6.0, 30), (2.0, 30)]:
+        mlflow_client.log_metric(run_id, "tie", value, timestamp=timestamp, step=2)
+    assert mlflow_client.get_run(run_id).data.metrics["tie"] == 6.0
     assert mlflow_client.get_metric_history(run_id, "never-logged") == []
 
 

@@ -3,13 +3,15 @@
 import json
 import math
 
+from peewee import EXCLUDED, Tuple
+
 from registry.errors import InvalidParameter, ResourceDoesNotExist
 from registry.search import pages
 from registry.services.runs import RUN_NAME_TAG
 from registry.services.tracking_lookup import find_run
 from registry.store.db import db, reading
 from registry.store.failures import retry_conflicts
-from registry.store.statements import create, save, statement
+from registry.store.statements import statement
 from registry.store.tables.tracking import LatestMetric, Metric, Param, Run, RunTag
 
 _INSERT_CHUNK = 250  # rows per INSERT, well inside SQLite's bound-parameter limit
@@ -160,8 +162,27 @@ def _log_params(run: Run, params: dict[str, str]) -> None:
 
 
 @statement
-def _latest_points(run_id, keys):
-    return LatestMetric.select().where((LatestMetric.run == run_id) & LatestMetric.key.in_(keys))
+def _raise_latest_point(run_id, key, value, is_nan, timestamp, step):
+    # Insert the key's latest point, or overwrite the stored one if this one ranks higher
+    # (_rank's order, compared in SQL): one statement instead of a read and a write, which on
+    # PostgreSQL is one round trip fewer per logged metric.
+    kept = (LatestMetric.value, LatestMetric.is_nan, LatestMetric.timestamp, LatestMetric.step)
+    point = {
+        LatestMetric.run: run_id,
+        LatestMetric.key: key,
+        LatestMetric.value: value,
+        LatestMetric.is_nan: is_nan,
+        LatestMetric.timestamp: timestamp,
+        LatestMetric.step: step,
+    }
+    return LatestMetric.insert(point).on_conflict(
+        conflict_target=[LatestMetric.run, LatestMetric.key],
+        update={field: getattr(EXCLUDED, field.column_name) for field in kept},
+        where=(
+            Tuple(EXCLUDED.step, EXCLUDED.timestamp, EXCLUDED.value)
+            > Tuple(LatestMetric.step, LatestMetric.timestamp, LatestMetric.value)
+        ),
+    )
 
 
 def _log_metrics(run: Run, metrics, model_id: str) -> None:
@@ -185,17 +206,10 @@ def _log_metrics(run: Run, metrics, model_id: str) -> None:
     for start in range(0, len(rows), _INSERT_CHUNK):
         # A point sent twice (a client retry) is stored once, as MLflow's primary key does.
         Metric.insert_many(rows[start : start + _INSERT_CHUNK]).on_conflict_ignore().execute()
-    # The run row is locked, so this read-compare-write of the latest points cannot interleave.
-    latest = {point.key: point for point in _latest_points.rows(run.run_id, list(newest))}
     for key, row in newest.items():
-        current = latest.get(key)
-        fields = {name: row[name] for name in ("value", "is_nan", "timestamp", "step")}
-        if current is None:
-            create(LatestMetric, run=run, key=key, **fields)
-        elif _rank(row) > (current.step, current.timestamp, current.value):
-            for name, value in fields.items():
-                setattr(current, name, value)
-            save(current, *(getattr(LatestMetric, name) for name in fields))
+        _raise_latest_point.execute(
+            run.run_id, key, row["value"], row["is_nan"], row["timestamp"], row["step"]
+        )
 
 
 def _rank(row: dict) -> tuple:

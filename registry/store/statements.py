@@ -96,13 +96,18 @@ class Statement:
         rows = self.rows(*args, **shape)
         return rows[0] if rows else None
 
-    def execute(self, *args, **shape) -> int:
-        """Run an INSERT (returning the new row's id), UPDATE or DELETE (returning rows changed)."""
+    def execute(self, *args, **shape) -> int | None:
+        """Run an INSERT (returning the new row's id), UPDATE or DELETE (returning rows changed).
+
+        An upsert whose conflict left the stored row as it was has no new id: None on
+        PostgreSQL, and SQLite's lastrowid means nothing then.
+        """
         compiled, params = self._bind(args, shape)
         cursor = db.execute_sql(compiled.sql, params)
         if isinstance(compiled.query, Insert):
             if cursor.description:  # PostgreSQL: INSERT ... RETURNING id
-                return cursor.fetchone()[0]
+                row = cursor.fetchone()
+                return row[0] if row else None
             return cursor.lastrowid
         return cursor.rowcount
 
