@@ -195,11 +195,8 @@ class PooledPostgres(PooledPostgresqlDatabase):
 
     def begin(self, isolation_level=None):
         isolation_level = isolation_level or self._isolation_level
-        self._unsent.value = (
-            f"BEGIN TRANSACTION ISOLATION LEVEL {self._adapter.isolation_level_str(isolation_level)}"
-            if isolation_level
-            else "BEGIN"
-        )
+        level = isolation_level and self._adapter.isolation_level_str(isolation_level)
+        self._unsent.value = f"BEGIN TRANSACTION ISOLATION LEVEL {level}" if level else "BEGIN"
 
     def commit(self):
         if not self._discard_unsent_begin():
