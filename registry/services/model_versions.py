@@ -11,7 +11,7 @@ from registry.services.lookup import (
     find_model,
     find_model_and_version,
     find_version,
-    with_models,
+    versions_and_models,
     with_version_details,
 )
 from registry.services.protection import check_direct_transition
@@ -198,9 +198,10 @@ def delete_model_version_tag(*, name: str, version: int, key: str) -> None:
 
 @statement
 def _version_page(limit, offset, user_id, *, filter, order_by, visibility):
-    # Only the versions' own columns: building joined model objects per row costs more than
-    # one extra query for the (usually few) models on the page.
-    query = ModelVersion.select().join(RegisteredModel)
+    # The versions' columns, then their model's (for lookup.versions_and_models).
+    query = ModelVersion.select(
+        *ModelVersion._meta.sorted_fields, *RegisteredModel._meta.sorted_fields
+    ).join(RegisteredModel)
     where = model_version_where(filter)
     if where is not None:
         query = query.where(where)
@@ -227,11 +228,11 @@ def search_model_versions(
     }
 
     def page(limit, offset):
-        return _version_page.rows(limit, offset, permitted.user_id(viewer), **shape)
+        return _version_page.tuples(limit, offset, permitted.user_id(viewer), **shape)
 
     with reading():
         rows, more = pages.fetch_page(page, max_results=max_results, page_token=page_token)
-        return {"model_versions": with_version_details(with_models(rows)), **more}
+        return {"model_versions": with_version_details(versions_and_models(rows)), **more}
 
 
 def _publish_transition(version: ModelVersion, to_stage: str, user: str) -> None:
