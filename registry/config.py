@@ -125,6 +125,12 @@ SETTINGS = {
         int,
         "PostgreSQL connections each process keeps for reuse (0: connect per request)",
     ),
+    "DATABASE_PREPARED_STATEMENTS": (
+        True,
+        _flag,
+        "prepare the hot queries on each pooled PostgreSQL connection (off behind PgBouncer's "
+        "transaction pooling, which does not carry them between transactions)",
+    ),
     "DATABASE_CONNECT_TIMEOUT": (
         5,
         int,

@@ -125,7 +125,7 @@ def test_begin_travels_with_the_first_statement_and_reads_need_no_transaction(
 
     created = client.post("/api/2.0/mlflow/registered-models/create", json={"name": "n"})
     assert created.status_code == 200
-    assert sent[0].startswith("BEGIN; SELECT") and sent[-1] == "COMMIT"
+    assert sent[0].startswith("BEGIN; ") and sent[-1] == "COMMIT"
     assert not any(query.startswith("BEGIN") for query in sent[1:])
 
     sent.clear()
@@ -142,6 +142,79 @@ def test_begin_travels_with_the_first_statement_and_reads_need_no_transaction(
     assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "o"}).status_code
     listed = client.get("/api/2.0/mlflow/registered-models/search").get_json()
     assert [model["name"] for model in listed["registered_models"]] == ["m", "n", "o"]
+    db.obj.close_all()
+
+
+def test_compiled_statements_are_prepared_once_per_connection(
+    postgres_database_url, tmp_path, monkeypatch
+):
+    client = _app(postgres_database_url, tmp_path, pool_size=1).test_client()
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "m"}).status_code
+    sent = _record_queries(monkeypatch)  # a new connection: nothing prepared on it yet
+
+    def get(name):
+        sent.clear()
+        read = client.get("/api/2.0/mlflow/registered-models/get", query_string={"name": name})
+        return read.get_json(), list(sent)
+
+    first, on_first = get("m")
+    assert first["registered_model"]["name"] == "m"
+    assert all(query.startswith("PREPARE podium_") for query in on_first)
+    again, on_again = get("m")
+    assert again == first
+    assert on_again and all(query.startswith("EXECUTE podium_") for query in on_again)
+    missing, _ = get("nope")  # other values, the same prepared statements
+    assert missing["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+    # A session the server ended takes its prepared statements with it: the first EXECUTE
+    # finds it gone, and the next connection prepares its own; the client sees nothing.
+    _end_sessions(postgres_database_url)
+    after, on_after = get("m")
+    assert after == first and on_after[0].startswith("EXECUTE ")
+    assert all(query.startswith("PREPARE ") for query in on_after[1:]) and on_after[1:]
+    db.obj.close_all()
+
+
+def test_prepared_statements_can_be_turned_off_for_pgbouncer(
+    postgres_database_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PODIUM_DATABASE_PREPARED_STATEMENTS", "off")
+    client = _app(postgres_database_url, tmp_path, pool_size=1).test_client()
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "m"}).status_code
+    sent = _record_queries(monkeypatch)
+    for _ in range(2):
+        read = client.get("/api/2.0/mlflow/registered-models/get", query_string={"name": "m"})
+        assert read.status_code == 200
+    assert sent and not any(query.startswith(("PREPARE", "EXECUTE")) for query in sent)
+    db.obj.close_all()
+
+
+def test_a_statement_postgresql_will_not_prepare_runs_as_a_query_in_its_transaction(
+    postgres_database_url, tmp_path
+):
+    from peewee import Value
+
+    from registry.store import prepared
+    from registry.store.statements import Statement
+    from registry.store.tables.registry import RegisteredModel
+
+    _app(postgres_database_url, tmp_path, pool_size=1)
+    # "$1 IS NULL": PostgreSQL cannot infer the parameter's type, so PREPARE fails.
+    untyped = Statement(
+        lambda value: RegisteredModel.select(RegisteredModel.name).where(
+            Value(value, converter=False).is_null()
+        )
+    )
+    with db.connection_context(), db.atomic():
+        RegisteredModel.create(name="kept", creation_timestamp=1, last_updated_timestamp=1)
+        assert untyped.tuples(None) == [("kept",)]
+        RegisteredModel.create(name="also", creation_timestamp=1, last_updated_timestamp=1)
+    sql = next(iter(untyped._compiled.values())).sql
+    assert prepared.verdict(sql) is False
+    with db.connection_context():
+        assert untyped.tuples(1) == []  # refused once, then simply sent as a query
+        names = [name for (name,) in RegisteredModel.select(RegisteredModel.name).tuples()]
+    assert sorted(names) == ["also", "kept"]
     db.obj.close_all()
 
 

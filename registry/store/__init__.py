@@ -34,6 +34,7 @@ def setup(settings: dict, *, seeded: bool = True) -> tuple[int, int]:
             busy_timeout_ms=settings["PODIUM_SQLITE_BUSY_TIMEOUT_MS"],
             pool_size=settings.get("PODIUM_DATABASE_POOL_SIZE", 0),
             connect_timeout=settings.get("PODIUM_DATABASE_CONNECT_TIMEOUT", 5),
+            prepared_statements=settings.get("PODIUM_DATABASE_PREPARED_STATEMENTS", True),
         )
     )
     versions = migrations.upgrade(ALL_TABLES, SEEDS if seeded else ())

@@ -8,9 +8,18 @@ import threading
 import time
 from contextlib import contextmanager, nullcontext
 
-from peewee import Database, DatabaseProxy, InterfaceError, OperationalError, SqliteDatabase
+from peewee import (
+    Database,
+    DatabaseError,
+    DatabaseProxy,
+    InterfaceError,
+    OperationalError,
+    SqliteDatabase,
+)
 from playhouse import db_url
 from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase
+
+from registry.store import prepared
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -175,8 +184,9 @@ class PooledPostgres(PooledPostgresqlDatabase):
     BEGIN nor COMMIT.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, prepared_statements: bool = True, **kwargs):
+        super().__init__(*args, connection_factory=prepared.Connection, **kwargs)
+        self.prepared_statements = prepared_statements
         self._untried = threading.local()  # this thread's connection has run no statement yet
         self._unsent = threading.local()  # this thread's BEGIN, waiting for a first statement
 
@@ -210,14 +220,64 @@ class PooledPostgres(PooledPostgresqlDatabase):
         self._discard_unsent_begin()
         return super().close()
 
-    def execute_sql(self, sql, params=None):
+    def execute_sql(self, sql, params=None, prepare=False):
+        """Run sql; with `prepare`, as a statement prepared on the connection (see
+        registry.store.prepared: for the compiled statements, whose SQL never changes)."""
+        if prepare and prepared.verdict(sql) is None:
+            self._try_preparing(sql)
         begin = getattr(self._unsent, "value", None)
         self._unsent.value = None
-        if begin:
-            sql = f"{begin}; {sql}"  # the driver sends both as one query; the result is sql's
-        return self._first_statement(
-            lambda: super(PooledPostgres, self).execute_sql(sql, params), begins=bool(begin)
-        )
+
+        def run():
+            text, name = self._prepared_form(sql, params) if prepare else (sql, None)
+            if begin:  # the driver sends both as one query; the result is text's
+                text = f"{begin}; {text}"
+            cursor = super(PooledPostgres, self).execute_sql(text, params)
+            if name:
+                self._state.conn.prepared[sql] = name
+            return cursor
+
+        return self._first_statement(run, begins=bool(begin))
+
+    def _prepared_form(self, sql, params) -> tuple[str, str | None]:
+        # What to send on this thread's connection: EXECUTE of the statement prepared there; or
+        # PREPARE and EXECUTE in one query, with the name to remember once it has run; or sql.
+        if self.is_closed():
+            self.connect()
+        known, count = self._state.conn.prepared, len(params or ())
+        name = known.get(sql)
+        if name:
+            return prepared.execute_statement(name, count), None
+        if not prepared.verdict(sql) or len(known) >= prepared.MAX_PER_CONNECTION:
+            return sql, None
+        name = prepared.new_name()
+        both = f"{prepared.prepare_statement(name, sql)}; {prepared.execute_statement(name, count)}"
+        return both, name
+
+    def _try_preparing(self, sql) -> None:
+        # Once per process and statement: whether PostgreSQL prepares it, found out inside a
+        # savepoint so that a refusal leaves the caller's transaction as it was.
+        name = prepared.new_name()
+        statement = prepared.prepare_statement(name, sql)
+        if statement is None:
+            prepared.judge(sql, False)
+            return
+        in_transaction = self.in_transaction()
+        try:
+            if in_transaction:
+                self.execute_sql(f"SAVEPOINT {name}; {statement}; RELEASE SAVEPOINT {name}")
+            else:
+                self.execute_sql(statement)
+        except DatabaseError as error:
+            if self._lost():
+                raise
+            if in_transaction:
+                self.execute_sql(f"ROLLBACK TO SAVEPOINT {name}")
+            log.info("PostgreSQL does not prepare %.80s... (%s); it runs as a query", sql, error)
+            prepared.judge(sql, False)
+            return
+        self._state.conn.prepared[sql] = name
+        prepared.judge(sql, True)
 
     def _discard_unsent_begin(self) -> bool:
         unsent = getattr(self._unsent, "value", None)
@@ -260,7 +320,12 @@ class PooledPostgres(PooledPostgresqlDatabase):
 
 
 def open_database(
-    url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 0, connect_timeout: int = 5
+    url: str,
+    *,
+    busy_timeout_ms: int = 30000,
+    pool_size: int = 0,
+    connect_timeout: int = 5,
+    prepared_statements: bool = True,
 ) -> Database:
     """Build (but do not connect) the database named by a sqlite:/// or postgresql:// URL.
 
@@ -295,6 +360,7 @@ def open_database(
             stale_timeout=_POOL_STALE_SECONDS,
             timeout=_POOL_WAIT_SECONDS,
             connect_timeout=connect_timeout,
+            prepared_statements=prepared_statements,
         )
     if url.startswith(("postgres:", "postgresql:", "postgres+pool:", "postgresql+pool:")):
         return db_url.connect(url, connect_timeout=connect_timeout)
@@ -317,6 +383,14 @@ def create_database_file(url: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except (FileExistsError, FileNotFoundError):  # no directory: SQLite's own error says so
         pass
+
+
+def execute_compiled(sql: str, params):
+    """Run a compiled statement's SQL: on pooled PostgreSQL connections, prepared once each."""
+    database = db.obj
+    if isinstance(database, PooledPostgres) and database.prepared_statements:
+        return database.execute_sql(sql, params, prepare=True)
+    return db.execute_sql(sql, params)
 
 
 def is_sqlite() -> bool:

@@ -37,7 +37,7 @@ from peewee import (
     Value,
 )
 
-from registry.store.db import db
+from registry.store.db import db, execute_compiled
 
 MAX_LIST = 1024
 MAX_SHAPES = 256
@@ -103,7 +103,7 @@ class Statement:
         PostgreSQL, and SQLite's lastrowid means nothing then.
         """
         compiled, params = self._bind(args, shape)
-        cursor = db.execute_sql(compiled.sql, params)
+        cursor = execute_compiled(compiled.sql, params)
         if isinstance(compiled.query, Insert):
             if cursor.description:  # PostgreSQL: INSERT ... RETURNING id
                 row = cursor.fetchone()
@@ -125,7 +125,7 @@ class Statement:
                 rows += more
             return compiled, rows
         compiled, params = self._bind(args, shape)
-        rows = db.execute_sql(compiled.sql, params).fetchall()
+        rows = execute_compiled(compiled.sql, params).fetchall()
         if any(compiled.converters):
             rows = [
                 tuple(
