@@ -185,7 +185,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
     """
 
     def __init__(self, *args, prepared_statements: bool = True, **kwargs):
-        super().__init__(*args, connection_factory=prepared.Connection, **kwargs)
+        super().__init__(*args, connection_factory=prepared.connection_class(), **kwargs)
         self.prepared_statements = prepared_statements
         self._untried = threading.local()  # this thread's connection has run no statement yet
         self._unsent = threading.local()  # this thread's BEGIN, waiting for a first statement

@@ -12,9 +12,8 @@ A statement PostgreSQL refuses to prepare (a parameter whose type it cannot infe
 found out once per process, inside a savepoint, and from then on sent as a plain query.
 """
 
+import functools
 import itertools
-
-import psycopg2.extensions
 
 MAX_PER_CONNECTION = 256  # then further statements run unprepared: the server keeps each one
 
@@ -23,12 +22,20 @@ _names = itertools.count(1)
 _verdicts: dict[str, bool] = {}
 
 
-class Connection(psycopg2.extensions.connection):
-    """A psycopg2 connection that knows the statements prepared in its session."""
+@functools.cache
+def connection_class() -> type:
+    """A psycopg2 connection class that knows the statements prepared in its session.
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.prepared: dict[str, str] = {}  # SQL -> the name it is prepared under
+    Made on first use: psycopg2 is installed only with the postgres extra.
+    """
+    import psycopg2.extensions
+
+    class Connection(psycopg2.extensions.connection):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.prepared: dict[str, str] = {}  # SQL -> the name it is prepared under
+
+    return Connection
 
 
 def new_name() -> str:
